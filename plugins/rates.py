@@ -1,0 +1,27 @@
+"""Built-in rate law: Arrhenius with quadratic DeltaE(S) and Sigma(S) and an onset T0."""
+import math
+
+from trsp_core import hookimpl
+from trsp_core.interfaces import RateLaw
+from trsp_core.rates import ObservedRate
+
+
+class Arrhenius(RateLaw):
+    """P(R|S) = exp(Sigma(S) - DeltaE(S)/T), DeltaE = e0 + e1 S + e2 S^2,
+    Sigma = Sigma0 + (e1 S + e2 S^2)/T0, so the S-dependence vanishes at T = T0."""
+
+    name = "arrhenius"
+
+    def observed(self, params, temperature):
+        T, p = float(temperature), params
+        return ObservedRate(
+            A=math.exp(p.Sigma0 - p.e0 / T),
+            gamma=p.e1 * (1.0 / p.T0 - 1.0 / T),
+            delta=p.e2 * (1.0 / T - 1.0 / p.T0),
+            d=p.d,
+        )
+
+
+@hookimpl
+def trsp_rate_laws():
+    return {"arrhenius": Arrhenius()}
