@@ -156,7 +156,7 @@ def read_params_toml(path: str | Path, base: DescriptorParams | None = None) -> 
             doc = tomllib.load(fh)
     except FileNotFoundError:
         raise InputFileError(f"parameter file {path} does not exist") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputFileError(f"parameter file {path} is not readable TOML: {exc}") from None
     flat = _flatten(doc, str(path))
     base = base if base is not None else DescriptorParams()
