@@ -1,0 +1,163 @@
+"""Four-point structure factor S4(q, t) and its Ornstein-Zernike fit.
+
+Q(q, t) = (1/N) sum_i I_i(t) e^{i q.r_i} is the FFT of the persistence
+indicator field; S4 = N (<|Q(q)|^2> - |<Q(q)>|^2) over time origins and
+seeds. At q = 0 it is chi4(t) exactly. Small-q shells are fitted to
+S4(q) = S4(0) / (1 + (q xi4)^2).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import curve_fit
+
+from trsp_core.analysis.shells import shell_index, wavevectors
+from trsp_core.overlap import persistence_times
+
+
+def indicator_fields(runs, cluster_sites, n_sites: int, t: float, n_origins: int = 64) -> np.ndarray:
+    """I_i(t0, t) for every (run, origin, site): shape (n_runs, n_origins, N), float 0/1.
+
+    Origins are spread over [0, t_end - t] so every window lies in the run.
+    """
+    out = []
+    for r in runs:
+        span = r.t_end - t
+        if span < 0:
+            raise ValueError(f"run of seed {r.seed} (t_end={r.t_end:.4g}) is shorter than t={t:.4g}")
+        origins = np.linspace(0.0, span, n_origins)
+        tau = persistence_times(r.site_event_times(cluster_sites, n_sites), origins)
+        out.append((tau > t).astype(float))
+    return np.asarray(out)
+
+
+def fourier_moments(fields: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per run: (mean over origins of |Q(q)|^2, mean of Q(q)) on the full reciprocal grid.
+
+    fields (n_runs, n_origins, N) -> two arrays (n_runs, N) (flattened q grid).
+    """
+    n_runs, n_orig, N = fields.shape
+    f = fields.reshape(n_runs, n_orig, *shape)
+    axes = tuple(range(2, 2 + len(shape)))
+    Q = np.fft.fftn(f, axes=axes).reshape(n_runs, n_orig, N) / N
+    return (np.abs(Q) ** 2).mean(axis=1), Q.mean(axis=1)
+
+
+def s4_from_moments(q2: np.ndarray, q1: np.ndarray, n_sites: int) -> np.ndarray:
+    """S4 on the q grid from pooled moments of runs (equal origin counts per run)."""
+    return n_sites * (q2.mean(axis=0) - np.abs(q1.mean(axis=0)) ** 2)
+
+
+class ShellAverage:
+    """Average a field on the reciprocal grid over shells of equal |q|."""
+
+    def __init__(self, lattice):
+        self.q, self.inverse = shell_index(wavevectors(lattice))
+        self.counts = np.bincount(self.inverse, minlength=len(self.q))
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        v = np.asarray(values, float)
+        return np.bincount(self.inverse, weights=v, minlength=len(self.q)) / self.counts
+
+
+def ornstein_zernike(q, s0, xi):
+    return s0 / (1.0 + (q * xi) ** 2)
+
+
+def fit_oz(q: np.ndarray, s4: np.ndarray, err: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares OZ fit -> (params [S4(0), xi4], covariance). Errors absolute when given."""
+    q, s4 = np.asarray(q, float), np.asarray(s4, float)
+    if len(q) < 3:
+        raise ValueError(f"an OZ fit needs at least 3 q shells, got {len(q)}")
+    p0 = [max(s4[0], 1e-12), 1.0]
+    sigma = None if err is None else np.where(np.asarray(err) > 0, err, np.nanmax(err) if np.any(err > 0) else 1.0)
+    popt, pcov = curve_fit(ornstein_zernike, q, s4, p0=p0, sigma=sigma, absolute_sigma=err is not None,
+                           bounds=([0.0, 0.0], [np.inf, np.inf]), maxfev=20000)
+    return popt, pcov
+
+
+def block_pair_counts(lattice, side: int) -> np.ndarray:
+    """A(r) = number of ordered site pairs at offset r inside one cubic block of the given side."""
+    box = np.zeros(lattice.shape)
+    box[tuple(slice(0, min(side, n)) for n in lattice.shape)] = 1.0
+    F = np.fft.fftn(box)
+    return np.rint(np.fft.ifftn(np.abs(F) ** 2).real).reshape(-1)
+
+
+def block_chi4(fields: np.ndarray, shape: tuple[int, ...], sides) -> np.ndarray:
+    """chi4_B(L_B) = N_B Var Q_B over origins, runs and every block position (periodic).
+
+    Q_B is the overlap of a cubic block of side L_B; all L^d block positions are
+    pooled (overlapping blocks give correlated samples but an unbiased variance).
+    Returns (n_runs, len(sides), 2): per run, [mean Q_B, mean Q_B^2] so callers
+    can pool or bootstrap runs.
+    """
+    n_runs, n_orig, N = fields.shape
+    f = fields.reshape(n_runs * n_orig, *shape)
+    axes = tuple(range(1, len(shape) + 1))
+    F = np.fft.fftn(f, axes=axes)
+    out = np.empty((n_runs, len(sides), 2))
+    for k, side in enumerate(sides):
+        box = np.zeros(shape)
+        box[tuple(slice(0, side) for _ in shape)] = 1.0
+        # Block sums at every anchor: circular cross-correlation of I with the box.
+        sums = np.fft.ifftn(F * np.conj(np.fft.fftn(box)), axes=axes).real
+        nb = side ** len(shape)
+        qb = (sums / nb).reshape(n_runs, -1)
+        out[:, k, 0] = qb.mean(axis=1)
+        out[:, k, 1] = (qb**2).mean(axis=1)
+    return out
+
+
+def chi4_from_block_moments(moments: np.ndarray, sides, dim: int) -> np.ndarray:
+    m = moments.mean(axis=0)
+    return np.asarray(sides, float) ** dim * (m[:, 1] - m[:, 0] ** 2)
+
+
+def block_scaling_model(lattice, sides):
+    """chi4_B(L_B; g0, g1, xi4) for G4(0) = g0, G4(r>0) = g1 exp(-r/xi4) (minimum image).
+
+    chi4_B = (1/N_B) sum_{i,j in B} G4(r_ij); the scaling variable is L_B a / xi4.
+    """
+    dist = lattice.stencil_distances().reshape(-1)
+    pairs = [block_pair_counts(lattice, s) / (s ** lattice.dim) for s in sides]
+    pairs = np.stack(pairs)
+    self_pairs = pairs[:, dist == 0].sum(axis=1)
+    far = dist > 0
+
+    def model(_, g0, g1, xi):
+        return g0 * self_pairs + g1 * (pairs[:, far] * np.exp(-dist[far] / xi)).sum(axis=1)
+
+    return model
+
+
+def infinite_chi4(g0: float, g1: float, xi: float, spacing: float, dim: int) -> float:
+    """chi4 of an infinite system with the same G4: g0 + g1 sum_{r>0} exp(-r/xi) on the lattice."""
+    n = int(np.ceil(40 * xi / spacing)) + 1
+    ax = np.arange(-n, n + 1) * spacing
+    r = np.sqrt(sum(g**2 for g in np.meshgrid(*([ax] * dim), indexing="ij")))
+    return float(g0 + g1 * np.exp(-r[r > 0] / xi).sum())
+
+
+def fit_block_scaling(lattice, sides, chi4_b, err=None):
+    """Fit (g0, g1, xi4) of :func:`block_scaling_model` -> (params, covariance)."""
+    model = block_scaling_model(lattice, sides)
+    sigma = None
+    if err is not None:
+        err = np.asarray(err, float)
+        sigma = np.where(err > 0, err, np.nanmax(err[err > 0]) if np.any(err > 0) else 1.0)
+    p0 = [chi4_b[0], max(chi4_b[-1] - chi4_b[0], 1e-3) / 10.0, lattice.spacing]
+    popt, pcov = curve_fit(model, np.asarray(sides, float), chi4_b, p0=p0, sigma=sigma,
+                           absolute_sigma=err is not None,
+                           bounds=([0, -np.inf, 1e-3 * lattice.spacing], [np.inf, np.inf, 10 * max(lattice.shape) * lattice.spacing]),
+                           maxfev=20000)
+    return popt, pcov
+
+
+def alpha_time(model, runs, n_lags: int = 48, n_origins: int = 64) -> float:
+    """tau_alpha = argmax chi4(t) of the runs (the paper's definition)."""
+    from trsp_core.overlap import chi4_from_samples, default_lags, overlap_samples, peak
+
+    lags = default_lags(min(r.t_end for r in runs), n_lags)
+    Q = overlap_samples(runs, model.cluster_sites, model.n_sites, lags, n_origins)
+    _, chi4 = chi4_from_samples(Q, model.n_sites)
+    return peak(lags, chi4)[0]
