@@ -1,0 +1,87 @@
+"""Structure functions against a plain O(N^2) minimum-image evaluation."""
+import numpy as np
+import pytest
+
+from descriptors.softness_ml.structure import StructureParams, structure_functions
+from trsp_core.errors import ParameterError
+
+
+def brute_force(pos, types, box, p: StructureParams):
+    n = len(pos)
+    out = np.zeros((n, p.n_features))
+    mus = p.mus
+    grid = p.angular_grid()
+    for i in range(n):
+        bonds = []
+        for j in range(n):
+            if j == i:
+                continue
+            v = pos[j] - pos[i]
+            v -= box * np.round(v / box)
+            r = np.sqrt(v @ v)
+            if r < p.r_cut:
+                out[i, types[j] * p.n_mu: (types[j] + 1) * p.n_mu] += np.exp(-((r - mus) / p.width) ** 2)
+            if r < p.angular_cut:
+                bonds.append(v)
+        for a in range(len(bonds)):
+            for b in range(a + 1, len(bonds)):
+                va, vb = bonds[a], bonds[b]
+                ra, rb, rc = np.linalg.norm(va), np.linalg.norm(vb), np.linalg.norm(vb - va)
+                cos = va @ vb / (ra * rb)
+                for c, (xi, lam, zeta) in enumerate(grid):
+                    out[i, p.n_radial + c] += np.exp(-(ra**2 + rb**2 + rc**2) / xi**2) * (1 + lam * cos) ** zeta
+    return out
+
+
+@pytest.mark.parametrize("backend", ["freud", "scipy"])
+@pytest.mark.parametrize("dim,n", [(2, 70), (3, 90)])
+def test_matches_brute_force(dim, n, backend):
+    rng = np.random.default_rng(100 + dim)
+    box = np.array([11.0, 12.5, 10.5][:dim])
+    pos = rng.uniform(-3, 20, size=(n, dim))          # also outside the box: must wrap
+    types = (rng.random(n) < 0.3).astype(int)
+    p = StructureParams()
+    got = structure_functions(pos, types, box, p, backend=backend)
+    want = brute_force(pos, types, box, p)
+    assert got.shape == (n, 266)
+    assert np.abs(want).max() > 1                     # the comparison is not vacuous
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("backend", ["freud", "scipy"])
+def test_query_subset_and_custom_grid(backend):
+    rng = np.random.default_rng(5)
+    box = np.array([10.2, 10.4, 10.6])
+    pos = rng.uniform(0, 10, size=(60, 3))
+    types = rng.integers(0, 3, size=60)
+    p = StructureParams(n_species=3, n_mu=30, mu_step=0.1, width=0.1, r_cut=4.0, angular_cut=3.0,
+                        xis=(0.8, 1.7), lambdas=(-1, 0.5, 1), zetas=(1, 3.5))
+    q = np.array([3, 7, 59, 0])
+    got = structure_functions(pos, types, box, p, query=q, backend=backend)
+    np.testing.assert_allclose(got, brute_force(pos, types, box, p)[q], rtol=1e-10, atol=1e-10)
+
+
+def test_feature_names_follow_layout():
+    p = StructureParams()
+    names = p.feature_names()
+    assert len(names) == p.n_features == 266
+    assert names[0] == "G[b=0,mu=0.05]" and names[199] == "G[b=1,mu=5]"
+    assert names[200] == "Psi[xi=1,lambda=-1,zeta=1]" and names[-1] == "Psi[xi=2,lambda=+1,zeta=4]"
+
+
+def test_small_box_rejected_with_parameter_named():
+    with pytest.raises(ParameterError, match="box"):
+        structure_functions(np.zeros((3, 3)), np.zeros(3, int), np.ones(3) * 9.0)
+
+
+def test_type_out_of_range_rejected():
+    with pytest.raises(ParameterError, match="n_species"):
+        structure_functions(np.zeros((3, 3)), np.array([0, 1, 2]), np.ones(3) * 11.0)
+
+
+def test_unknown_backend_and_repeated_query_rejected():
+    pos = np.random.default_rng(0).uniform(0, 11, size=(5, 3))
+    with pytest.raises(ParameterError, match="backend"):
+        structure_functions(pos, np.zeros(5, int), np.ones(3) * 11.0, backend="cells")
+    with pytest.raises(ParameterError, match="query"):
+        structure_functions(pos, np.zeros(5, int), np.ones(3) * 11.0, query=[1, 1])
