@@ -1,0 +1,266 @@
+"""The numba event loop of the fast Gillespie kernel.
+
+Per event the work is local: |V| index computations, one |W| x |W| matvec for
+the mean kick (G) and a triangular one for the noise, a |W| x n_stencil scatter
+of K^-1 Delta S into a small dense box that is then flushed to Z, and the
+re-rating of the clusters that meet W with an O(log Nc) sum-tree refresh.
+Nothing here is O(N) except the snapshot copies the caller asks for.
+
+The loop stops (without touching the random stream) after a given number of
+events, so Python can refresh Z, report progress and checkpoint in between:
+chunk boundaries never change the trajectory.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numba import njit
+
+from trsp_core.fast._rng import fill_normals, next_double
+from trsp_core.fast._sumtree import rebuild, refresh_ancestors, select
+
+DONE_BUDGET = 0    # the chunk's event budget is used up
+DONE_DURATION = 1  # the next event would fall beyond the duration
+
+
+@njit(cache=True, inline="always")
+def _rate(ssum, inv_m, a0d, gamma0, delta0):
+    sb = ssum * inv_m
+    return a0d * math.exp(gamma0 * sb - delta0 * sb * sb)
+
+
+@njit(cache=True)
+def bin_of(x, edges):
+    """np.searchsorted(edges, x, 'right') - 1, or -1 outside [edges[0], edges[-1])."""
+    lo = 0
+    hi = edges.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if edges[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    b = lo - 1
+    if b < 0 or b >= edges.shape[0] - 1:
+        return -1
+    return b
+
+
+@njit(cache=True)
+def init_bins(S, edges, site_bin, counts):
+    counts[:] = 0
+    for i in range(S.shape[0]):
+        b = bin_of(S[i], edges)
+        site_bin[i] = b
+        if b >= 0:
+            counts[b] += 1
+
+
+@njit(cache=True)
+def full_rates(S, cluster_sites, tree, P, inv_m, a0d, gamma0, delta0):
+    """All leaves from S (same summation order as the incremental update), then the tree."""
+    tree[:] = 0.0
+    m = cluster_sites.shape[1]
+    for c in range(cluster_sites.shape[0]):
+        s = 0.0
+        for j in range(m):
+            s += S[cluster_sites[c, j]]
+        tree[P + c] = _rate(s, inv_m, a0d, gamma0, delta0)
+    rebuild(tree, P)
+
+
+@njit(cache=True, inline="always")
+def _site(wrap, R, ax, ay, az, dx, dy, dz):
+    return wrap[0, ax + dx + R] + wrap[1, ay + dy + R] + wrap[2, az + dz + R]
+
+
+@njit(cache=True, inline="always")
+def _scatter(buf, p, schunk, kchunk, r0, r1, d, width):
+    # width is a literal at every call site: the inner loop unrolls completely.
+    for r in range(r0, r1):
+        base = p + schunk[r]
+        for q in range(width):
+            buf[base + q] += kchunk[r, q] * d
+
+
+@njit(cache=True)
+def kick_mean(G, Gu, o, nw, coef, Zw, out):
+    """out = coef * G u_W - G Z_W (G symmetric: row j is column j, so axpy over rows vectorises)."""
+    for i in range(nw):
+        out[i] = coef * Gu[o, i]
+    for j in range(nw):
+        zj = -Zw[j]
+        for i in range(nw):
+            out[i] += G[o, j, i] * zj
+
+
+@njit(cache=True)
+def run_chunk(
+    # state (mutated)
+    S, Z, s_int, last_t, site_bin, counts, occupancy, tree, rng, fstate, istate, snaps, buf,
+    # this chunk
+    budget, duration, snap_times, edges, ev_t, ev_c, ev_before, ev_after,
+    # tables
+    P, n_clusters, shape3, R, wrap, nW, nV, Voff, cV, G, Gu, LT, Wbox, n_urun, urun,
+    n_aff, aff_o, aff_off, aff_sv, schunk, kchunk, cbounds,
+    # rate law
+    inv_m, a0d, gamma0, delta0,
+    # scratch
+    gV, Zw, xi, dS, nodes,
+):
+    """Run at most ``budget`` events. fstate = [t]; istate = [n_events, next_snapshot].
+
+    Returns (events done in this chunk, DONE_BUDGET | DONE_DURATION).
+    """
+    N = S.shape[0]
+    nb = counts.shape[0]
+    m = cV.shape[1]
+    L1 = shape3[1]
+    L2 = shape3[2]
+    n_snap = snap_times.shape[0]
+    t = fstate[0]
+    next_snap = istate[1]
+    done = 0
+    status = DONE_BUDGET
+    while done < budget:
+        k_tot = tree[1]
+        dt = -math.log(1.0 - next_double(rng)) / k_tot
+        t_next = min(t + dt, duration)
+        while next_snap < n_snap and snap_times[next_snap] <= t_next:
+            snaps[next_snap, :] = S
+            next_snap += 1
+        w = t_next - t
+        for b in range(nb):
+            occupancy[b] += counts[b] * w
+        if t + dt >= duration:
+            t = duration
+            status = DONE_DURATION
+            break
+        t += dt
+
+        # --- which cluster -------------------------------------------------------
+        c = select(tree, P, n_clusters, next_double(rng) * tree[1])
+        o = c // N
+        a = c - o * N
+        ax = a // (L1 * L2)
+        ay = (a // L2) % L1
+        az = a % L2
+        nv = nV[o]
+        nw = nW[o]
+        for k in range(nv):
+            gV[k] = _site(wrap, R, ax, ay, az, Voff[o, k, 0], Voff[o, k, 1], Voff[o, k, 2])
+        ssum = 0.0
+        for j in range(m):
+            v = S[gV[cV[o, j]]]
+            ev_before[done, j] = v
+            ssum += v
+        sbar = ssum * inv_m
+
+        # --- Delta S_W = G[(gamma0 - 2 delta0 sbar) u_W - Z_W] + L xi -------------
+        for k in range(nw):
+            Zw[k] = Z[gV[k]]
+        fill_normals(rng, xi, nw)
+        coef = gamma0 - 2.0 * delta0 * sbar
+        for i in range(nw):
+            dS[i] = coef * Gu[o, i]
+        for j in range(nw):  # one pass over G and the (square, zero-padded) noise factor
+            zj = -Zw[j]
+            xj = xi[j]
+            for i in range(nw):
+                dS[i] += G[o, j, i] * zj + LT[o, j, i] * xj
+
+        # --- apply: S, lazy time integrals, occupancy bin counts ------------------
+        for k in range(nw):
+            g = gV[k]
+            old = S[g]
+            s_int[g] += old * (t - last_t[g])
+            last_t[g] = t
+            new = old + dS[k]
+            S[g] = new
+            b_old = site_bin[g]
+            b_new = bin_of(new, edges)
+            if b_new != b_old:
+                if b_old >= 0:
+                    counts[b_old] -= 1
+                if b_new >= 0:
+                    counts[b_new] += 1
+                site_bin[g] = b_new
+        for j in range(m):
+            ev_after[done, j] = S[gV[cV[o, j]]]
+
+        # --- Z += K^-1 Delta S: scatter into the local box, flush runs to Z ------
+        for k in range(nw):
+            d = dS[k]
+            p = Wbox[o, k]
+            _scatter(buf, p, schunk, kchunk, cbounds[0], cbounds[1], d, 9)
+            _scatter(buf, p, schunk, kchunk, cbounds[1], cbounds[2], d, 5)
+            _scatter(buf, p, schunk, kchunk, cbounds[2], cbounds[3], d, 3)
+            _scatter(buf, p, schunk, kchunk, cbounds[3], cbounds[4], d, 1)
+        for r in range(n_urun[o]):
+            gxy = wrap[0, ax + urun[o, r, 0] + R] + wrap[1, ay + urun[o, r, 1] + R]
+            z0 = az + urun[o, r, 2]
+            ln = urun[o, r, 3]
+            b0 = urun[o, r, 4]
+            if z0 >= 0 and z0 + ln <= L2:  # no wrap along the last axis: contiguous in Z
+                g0 = gxy + z0
+                for q in range(ln):
+                    Z[g0 + q] += buf[b0 + q]
+                    buf[b0 + q] = 0.0
+            else:
+                for q in range(ln):
+                    Z[gxy + wrap[2, z0 + q + R]] += buf[b0 + q]
+                    buf[b0 + q] = 0.0
+
+        # --- re-rate the clusters that meet W, then their tree ancestors ----------
+        na = n_aff[o]
+        for k in range(na):
+            s = 0.0
+            for j in range(m):
+                s += S[gV[aff_sv[o, k, j]]]
+            anchor = _site(wrap, R, ax, ay, az, aff_off[o, k, 0], aff_off[o, k, 1], aff_off[o, k, 2])
+            leaf = P + aff_o[o, k] * N + anchor
+            tree[leaf] = _rate(s, inv_m, a0d, gamma0, delta0)
+            nodes[k] = leaf
+        refresh_ancestors(tree, nodes, na)
+
+        ev_t[done] = t
+        ev_c[done] = c
+        done += 1
+    fstate[0] = t
+    istate[0] += done
+    istate[1] = next_snap
+    return done, status
+
+
+@njit(cache=True)
+def flush_time_integrals(S, s_int, last_t, t_end):
+    """Bring the lazy per-site integrals up to t_end (on a copy-free final pass)."""
+    for g in range(S.shape[0]):
+        s_int[g] += S[g] * (t_end - last_t[g])
+        last_t[g] = t_end
+
+
+@njit(cache=True)
+def window_mean_kick(S, Z, c, N, shape3, R, wrap, nW, Voff, cV, G, Gu, inv_m, gamma0, delta0):
+    """(global window sites, mean Delta S on them) for cluster c: the kernel's own arithmetic, for checks."""
+    o = c // N
+    a = c - o * N
+    L1 = shape3[1]
+    L2 = shape3[2]
+    ax = a // (L1 * L2)
+    ay = (a // L2) % L1
+    az = a % L2
+    nw = nW[o]
+    g = np.empty(nw, np.int64)
+    Zw = np.empty(nw)
+    for k in range(nw):
+        g[k] = _site(wrap, R, ax, ay, az, Voff[o, k, 0], Voff[o, k, 1], Voff[o, k, 2])
+        Zw[k] = Z[g[k]]
+    s = 0.0
+    for j in range(cV.shape[1]):
+        s += S[_site(wrap, R, ax, ay, az, Voff[o, cV[o, j], 0], Voff[o, cV[o, j], 1], Voff[o, cV[o, j], 2])]
+    out = np.empty(nw)
+    kick_mean(G, Gu, o, nw, gamma0 - 2.0 * delta0 * s * inv_m, Zw, out)
+    return g, out
