@@ -1,0 +1,81 @@
+"""Every knob of ``trsp measure`` in one frozen, validated attrs class."""
+from __future__ import annotations
+
+import attrs
+
+from trsp_core.errors import ParameterError
+
+
+def _check(cond, name, value, what):
+    if not cond:
+        raise ParameterError(f"measure option '{name}' must be {what}, got {value!r}")
+
+
+def _pos(inst, a, v):
+    _check(v is not None and v > 0, a.name, v, "> 0")
+
+
+def _pos_or_none(inst, a, v):
+    _check(v is None or v > 0, a.name, v, "> 0 or None")
+
+
+def _pos_int(inst, a, v):
+    _check(int(v) == v and v >= 1, a.name, v, "an integer >= 1")
+
+
+def _unit(inst, a, v):
+    _check(0 < v < 1, a.name, v, "in (0, 1)")
+
+
+@attrs.frozen(kw_only=True)
+class MeasureOptions:
+    """Options of the measurement pipeline (lengths in sigma_AA, times in frames)."""
+
+    # Rearrangements: p_hop > threshold (paper: 0.2), p_hop window W (frames, even).
+    phop_threshold: float = attrs.field(default=0.2, converter=float, validator=_pos)
+    phop_window: int = attrs.field(default=10, converter=int, validator=_pos_int)
+    # Species analysed (the paper keeps only the large particles, type 0).
+    species: int | None = attrs.field(default=0)
+    # Delta S is S(t_R + w) - S(t_R - w) with w = delta_window frames.
+    delta_window: int = attrs.field(default=5, converter=int, validator=_pos_int)
+    # S bins of P(R|S) (common to all temperatures) and of the Delta S analysis.
+    s_bin_width: float = attrs.field(default=0.25, converter=float, validator=_pos)
+    # A bin enters the rate fits if it holds this fraction of all samples
+    # (chosen on occupancy, not on counts, so the fits are not biased by selection).
+    min_bin_fraction: float = attrs.field(default=1e-3, converter=float, validator=_unit)
+    # Bins with fewer rearrangements are flagged (and left out of the per-bin Arrhenius fits).
+    min_count: int = attrs.field(default=10, converter=int, validator=_pos_int)
+    # Fewer rearrangements than this at one temperature: error (the fits would be garbage).
+    min_rearrangements: int = attrs.field(default=50, converter=int, validator=_pos_int)
+    # Radial analysis: r bins (uniform width, or exact shells for lattice data).
+    r_bin_width: float = attrs.field(default=0.25, converter=float, validator=_pos)
+    r_max: float = attrs.field(default=6.0, converter=float, validator=_pos)
+    # Fit range of C(r), s(r), rho(r) (r_cut of the written model = kick_r_max).
+    corr_r_max: float = attrs.field(default=4.0, converter=float, validator=_pos)
+    kick_r_max: float = attrs.field(default=3.3, converter=float, validator=_pos)
+    # Far field: samples farther than this from any rearranging particle give the background.
+    far_r: float = attrs.field(default=4.5, converter=float, validator=_pos)
+    # Frames used for C(r) (evenly spaced subsample: the pair sums are O(N) per frame each).
+    corr_frames: int = attrs.field(default=50, converter=int, validator=_pos_int)
+    # Blocks of frames for error bars of time averages (frames are correlated).
+    n_blocks: int = attrs.field(default=10, converter=int, validator=_pos_int)
+    # Lattice spacing a of the written model; None = first peak of g_AA(r).
+    spacing: float | None = attrs.field(default=None, validator=_pos_or_none)
+    # Renormalisation target: cluster rule and lattice plugin of the model.
+    cluster: str = attrs.field(default="plaquette", converter=str)
+    lattice: str = attrs.field(default="cubic", converter=str)
+    # Gaussianity thresholds (effect sizes: with 1e6 samples every p-value is tiny).
+    max_abs_skew: float = attrs.field(default=0.5, converter=float, validator=_pos)
+    max_abs_excess_kurtosis: float = attrs.field(default=1.0, converter=float, validator=_pos)
+    # A fit whose chi^2 p-value is below this is reported as a bad description of the data.
+    p_value_warn: float = attrs.field(default=1e-3, converter=float, validator=_unit)
+    # Descriptor name written into the TOML.
+    name: str = attrs.field(default="measured", converter=str)
+
+    def __attrs_post_init__(self):
+        if self.phop_window % 2:
+            raise ParameterError(f"measure option 'phop_window' must be even, got {self.phop_window}")
+        if self.far_r <= self.kick_r_max:
+            raise ParameterError(
+                f"measure option 'far_r' ({self.far_r}) must exceed 'kick_r_max' ({self.kick_r_max}): "
+                "the background is measured outside the kick's range")
