@@ -87,11 +87,12 @@ def _point_to_block(pds: xr.Dataset, point: dict) -> xr.Dataset:
     return ds
 
 
-def combine_dataset(points, point_results, variants, spec: dict) -> xr.Dataset:
+def combine_dataset(points, point_results, variants, spec: dict, all_points=None) -> xr.Dataset:
+    all_points = all_points or points
     blocks = [_point_to_block(r, p) for p, r in zip(points, point_results) if r is not None]
     ds = xr.merge(blocks, join="outer", compat="no_conflicts", combine_attrs="drop") if blocks else xr.Dataset()
     vi = np.arange(len(variants))
-    ds = ds.reindex(variant=vi, temperature=sorted({p["temperature"] for p in points}))
+    ds = ds.reindex(variant=vi, temperature=sorted({p["temperature"] for p in all_points}))
     notes = []
     # xi4: a variable named xi4 if an observable provides one, else the Ornstein-Zernike
     # fit of S4 (plugin 's4': xi4_oz), else the block-chi4 scaling fit (xi4_block)
@@ -118,7 +119,7 @@ def combine_dataset(points, point_results, variants, spec: dict) -> xr.Dataset:
         variant_label=("variant", [variant_label(v) for v in variants]),
         **{k: ("variant", [v[k] if v[k] is not None else "none" for v in variants])
            for k in ("descriptor", "lattice", "size", "cluster", "delta_rule", "rate", "facilitation", "params")},
-        m=("variant", [next(p["m"] for p in points if p["variant_index"] == i) for i in vi]),
+        m=("variant", [next(p["m"] for p in all_points if p["variant_index"] == i) for i in vi]),
     )
     ds["temperature"].attrs.update(units="epsilon_AA/k_B", long_name="temperature T")
     ds["variant"].attrs.update(long_name="variant index (see variant_label)")
@@ -129,7 +130,7 @@ def combine_dataset(points, point_results, variants, spec: dict) -> xr.Dataset:
     from trsp_core.io import provenance
 
     ds.attrs = provenance(None, {"title": "trsp temperature sweep", "sweep_json": json.dumps(spec, default=str),
-                                 "T0": float(points[0]["T0"]) if points else np.nan, "notes": " | ".join(notes) or "none"})
+                                 "T0": float(all_points[0]["T0"]), "notes": " | ".join(notes) or "none"})
     return ds
 
 
@@ -206,7 +207,7 @@ def run_sweep(
             return summary
     lookup = {(p["variant_index"], p["temperature"]): r for p, r in cres.results}
     ordered = [(p, lookup.get((p["variant_index"], p["temperature"]))) for p in live]
-    ds = combine_dataset([p for p, _ in ordered], [r for _, r in ordered], variants, spec)
+    ds = combine_dataset([p for p, _ in ordered], [r for _, r in ordered], variants, spec, all_points=points)
     path = out / "sweep.nc"
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4")
