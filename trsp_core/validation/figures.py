@@ -92,7 +92,7 @@ def correlation(ds, model, path):
     ax.set_ylabel(r"$C_S(r)$ (descriptor units$^2$)")
     ax.set_title("Softness correlation function\n" + _title(model), fontsize=9)
     ax.legend(fontsize=8)
-    ins = ax.inset_axes([0.55, 0.45, 0.4, 0.28])
+    ins = ax.inset_axes([0.12, 0.1, 0.4, 0.28])
     ins.errorbar(r, C - tgt, err, fmt=".", color="C0")
     ins.axhline(0, color="k", lw=0.8)
     ins.set_xlabel(r"r ($\sigma_{AA}$)", fontsize=7)

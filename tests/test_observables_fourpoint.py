@@ -1,0 +1,111 @@
+"""Q, chi4, S4 and block chi4 on synthetic data with known answers."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from plugins.observables import BlockChi4, FourPointStructureFactor, Overlap
+from trsp_core import gaussian
+from trsp_core.analysis import fourpoint
+from trsp_core.lattice import HypercubicLattice
+from trsp_core.params import AlmostExponential
+from trsp_core.run import Run
+
+
+def poisson_runs(lattice, rate, t_end, n_runs, seed=0):
+    """Independent sites (m = 1 clusters), each rearranging as a Poisson process."""
+    rng = np.random.default_rng(seed)
+    N = lattice.n_sites
+    runs = []
+    for k in range(n_runs):
+        n = rng.poisson(rate * t_end * N)
+        times = np.sort(rng.uniform(0, t_end, n))
+        sites = rng.integers(0, N, n)
+        runs.append(Run(seed=k, t_end=t_end, times=times, clusters=sites, s_before=np.zeros((n, 1)),
+                        s_after=np.zeros((n, 1)), snapshot_times=np.zeros(0), snapshots=np.zeros((0, N)),
+                        s_initial=np.zeros(N), s_final=np.zeros(N), hist_edges=np.array([0.0, 1.0]),
+                        occupancy=np.zeros(1), s_time_integral=np.zeros(N)))
+    model = SimpleNamespace(lattice=lattice, n_sites=N, cluster_sites=np.arange(N)[:, None])
+    return model, runs
+
+
+@pytest.fixture(scope="module")
+def poisson():
+    return poisson_runs(HypercubicLattice((12, 12), 1.0), rate=0.01, t_end=1000.0, n_runs=40)
+
+
+def test_overlap_independent_poisson(poisson):
+    """Q(t) = exp(-r t) and chi4 = Q(1 - Q) for independent sites."""
+    model, runs = poisson
+    lags = np.array([20.0, 70.0, 150.0])
+    ds = Overlap(lags=lags, n_origins=16).compute(model, runs)
+    q_exact = np.exp(-0.01 * lags)
+    se_q = ds["Q_run"].std("run", ddof=1).values / np.sqrt(len(runs))
+    assert np.all(np.abs(ds["Q"].values - q_exact) < 4 * se_q)
+    # chi4 error: spread of per-run chi4 estimates (runs are independent).
+    per_run = [Overlap(lags=lags, n_origins=16).compute(model, [r])["chi4"].values for r in runs]
+    se_chi = np.std(per_run, axis=0, ddof=1) / np.sqrt(len(runs))
+    assert np.all(np.abs(ds["chi4"].values - q_exact * (1 - q_exact)) < 4 * se_chi)
+
+
+def test_s4_flat_and_blocks_trivial_for_independent_sites(poisson):
+    """Independent sites: S4(q) = chi4 = Q(1-Q) at every q, block chi4 likewise; identity at q = 0."""
+    model, runs = poisson
+    t = 70.0
+    q = np.exp(-0.01 * t)
+    s4 = FourPointStructureFactor(t=t, n_origins=16).compute(model, runs)
+    z = (s4["S4"].values - q * (1 - q)) / s4["S4_err"].values
+    assert np.max(np.abs(z)) < 4.5  # 32 shells: Bonferroni-level bound
+    blk = BlockChi4(t=t, n_origins=16).compute(model, runs)
+    zb = (blk["chi4_block"].values - q * (1 - q)) / blk["chi4_block_err"].values
+    assert np.max(np.abs(zb)) < 4.0
+    # S4 at q = 0 and the full-system block are chi4 itself, exactly.
+    I = fourpoint.indicator_fields(runs, model.cluster_sites, model.n_sites, t, 16)
+    chi4 = model.n_sites * I.mean(axis=2).reshape(-1).var()
+    assert s4["S4"].values[0] == pytest.approx(chi4, rel=1e-12)
+    assert blk["chi4_block"].values[-1] == pytest.approx(chi4, rel=1e-12)
+
+
+def _oz_fields(lattice, s0, xi, n, rng):
+    """Fields with S4(q) = N Var Q(q) = s0 / (1 + (q xi)^2) exactly (the 'spectrum' of the field)."""
+    from trsp_core.analysis.shells import wavevectors
+
+    lam = s0 / (1 + (wavevectors(lattice) * xi) ** 2)
+    return gaussian.sample(lam, 0.5, rng, size=n)
+
+
+def test_oz_fit_recovers_correlation_length():
+    lat = HypercubicLattice((32, 32), 1.0)
+    rng = np.random.default_rng(3)
+    xi_true, s0_true = 2.5, 4.0
+    fields = np.stack([_oz_fields(lat, s0_true, xi_true, 50, rng) for _ in range(20)])  # (runs, origins, N)
+    q2, q1 = fourpoint.fourier_moments(fields, lat.shape)
+    shells = fourpoint.ShellAverage(lat)
+    s4 = shells(fourpoint.s4_from_moments(q2, q1, lat.n_sites))
+    boot = np.asarray([shells(fourpoint.s4_from_moments(q2[k], q1[k], lat.n_sites))
+                       for k in np.random.default_rng(1).integers(0, 20, (100, 20))])
+    err = boot.std(axis=0, ddof=1)
+    fit = (shells.q > 0) & (shells.q <= 1.5)
+    (s0, xi), cov = fourpoint.fit_oz(shells.q[fit], s4[fit], err[fit])
+    assert abs(xi - xi_true) < 4 * np.sqrt(cov[1, 1])
+    assert abs(s0 - s0_true) < 4 * np.sqrt(cov[0, 0])
+    assert np.sqrt(cov[1, 1]) < 0.2 * xi_true  # the test has power
+
+
+def test_block_scaling_fit_recovers_g4():
+    """Block chi4 of fields with covariance G4 = almost-exponential(g0, g1, xi) matches the closed form and the fit."""
+    lat = HypercubicLattice((24, 24), 1.0)
+    g0, g1, xi = 1.0, 0.5, 2.0
+    lam = gaussian.spectrum(lat, AlmostExponential(g0, g1, xi))
+    rng = np.random.default_rng(5)
+    fields = np.stack([gaussian.sample(lam, 0.0, rng, size=40) for _ in range(16)])
+    sides = np.arange(1, 25)
+    mom = fourpoint.block_chi4(fields, lat.shape, sides)
+    chi = fourpoint.chi4_from_block_moments(mom, sides, lat.dim)
+    per_run = np.stack([fourpoint.chi4_from_block_moments(mom[[k]], sides, lat.dim) for k in range(16)])
+    se = per_run.std(axis=0, ddof=1) / 4.0
+    exact = fourpoint.block_scaling_model(lat, sides)(None, g0, g1, xi)
+    assert np.max(np.abs(chi - exact) / se) < 4.5
+    (f0, f1, fxi), cov = fourpoint.fit_block_scaling(lat, sides, chi, se)
+    assert abs(fxi - xi) < 4 * np.sqrt(cov[2, 2])
+    assert np.sqrt(cov[2, 2]) < 0.3 * xi
