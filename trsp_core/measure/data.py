@@ -33,6 +33,8 @@ class TemperatureData:
     rearranging: np.ndarray = attrs.field(converter=lambda v: np.asarray(v, bool))
     valid: np.ndarray | None = attrs.field(default=None)
     source: str = attrs.field(default="<arrays>", converter=str)
+    # Independent runs at one T concatenated along frames (see :func:`concat`).
+    segment: np.ndarray | None = attrs.field(default=None)
 
     def __attrs_post_init__(self):
         F, N = self.descriptor.shape if self.descriptor.ndim == 2 else (None, None)
@@ -54,10 +56,16 @@ class TemperatureData:
         object.__setattr__(self, "valid", np.asarray(self.valid, bool))
         if self.valid.shape != (F,):
             raise MeasureError(f"{where}: 'valid' must be ({F},) booleans")
+        if self.segment is None:
+            object.__setattr__(self, "segment", np.zeros(F, np.int64))
         if not np.all(np.isfinite(self.descriptor[self.valid])):
             raise MeasureError(f"{where}: field 'descriptor' has non-finite values in valid frames")
         if F < 3:
             raise MeasureError(f"{where}: need at least 3 frames, got {F}")
+
+    @property
+    def n_segments(self) -> int:
+        return int(np.unique(self.segment).size)
 
     @property
     def n_frames(self) -> int:
@@ -128,3 +136,35 @@ def load(path, options: MeasureOptions, *, temperature: float | None = None, dt:
 def check_frames(data: TemperatureData, need: int, what: str) -> None:
     if data.valid.sum() < need:
         raise ParameterError(f"data '{data.source}': {what} needs >= {need} valid frames, got {int(data.valid.sum())}")
+
+
+def concat(replicas: list[TemperatureData]) -> TemperatureData:
+    """Independent runs at one temperature as one data set.
+
+    One invalid frame separates consecutive runs, so no rearrangement run or
+    Delta S window spans two of them; ``segment`` says which run a frame is
+    from (used for error bars: slow modes such as the q = 0 mode of S decorrelate
+    only between independent runs).
+    """
+    if not replicas:
+        raise MeasureError("concat: no data sets")
+    r0 = replicas[0]
+    for r in replicas[1:]:
+        if r.temperature != r0.temperature or r.box.shape != r0.box.shape or r.n_particles != r0.n_particles:
+            raise MeasureError(f"concat: '{r.source}' differs from '{r0.source}' in temperature, box or particle number")
+        if r.static != r0.static:
+            raise MeasureError("concat: cannot mix static (lattice) and moving positions")
+    N = r0.n_particles
+    pad = lambda a, fill: np.concatenate([a, np.full((1,) + a.shape[1:], fill, a.dtype)])  # noqa: E731
+    desc = np.concatenate([pad(r.descriptor, np.nan) for r in replicas])
+    flags = np.concatenate([pad(r.rearranging, False) for r in replicas])
+    valid = np.concatenate([pad(r.valid, False) for r in replicas])
+    seg = np.concatenate([np.full(r.n_frames + 1, i) for i, r in enumerate(replicas)])
+    if r0.static:
+        pos = r0.positions
+    else:
+        pos = np.concatenate([np.concatenate([r.positions, r.positions[-1:]]) for r in replicas])
+    del N
+    return TemperatureData(temperature=r0.temperature, positions=pos, box=r0.box, descriptor=desc,
+                           rearranging=flags, valid=valid, segment=seg,
+                           source=" + ".join(r.source for r in replicas))

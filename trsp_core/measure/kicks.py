@@ -16,6 +16,8 @@ Error bars from blocks of anchor frames.
 """
 from __future__ import annotations
 
+import warnings
+
 import attrs
 import numpy as np
 from scipy.spatial import cKDTree
@@ -97,8 +99,12 @@ def kick_stats(data: TemperatureData, options: MeasureOptions, r_edges: np.ndarr
                            f"{options.n_blocks}); the trajectory must extend delta_window = {w} frames around them")
     K = len(r_edges)          # bins: 0 = r = 0, 1..K-1 = between edges
     nb_s = len(s_edges) - 1
-    nblk = options.n_blocks
-    blk_of = np.minimum((np.arange(anchors.size) * nblk) // anchors.size, nblk - 1)
+    if data.n_segments >= 4:   # independent runs are the honest blocks
+        _, blk_of = np.unique(data.segment[anchors], return_inverse=True)
+        nblk = int(blk_of.max()) + 1
+    else:
+        nblk = options.n_blocks
+        blk_of = np.minimum((np.arange(anchors.size) * nblk) // anchors.size, nblk - 1)
     M = np.zeros((nblk, K, 15))
     Mfar = np.zeros((nblk, 15))
     rsum = np.zeros(K)
@@ -181,7 +187,8 @@ def kick_stats(data: TemperatureData, options: MeasureOptions, r_edges: np.ndarr
             rh = c_ / np.sqrt(np.clip(v1[0], 0, None) * np.clip(v1, 0, None))
         eb.append(e1), vb.append(v1), rhob.append(rh)
     se = lambda x: np.nanstd(np.array(x), axis=0, ddof=1) / np.sqrt(nblk)  # noqa: E731
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # r bins empty in some blocks -> NaN error
         eta_err, var_err, rho_err = se(eb), se(vb), se(rhob)
     rho_err[0] = 0.0
 
@@ -205,7 +212,8 @@ def pooled(stats: list[KickStats]) -> dict[str, np.ndarray]:
     for name in ("eta", "var", "rho"):
         V = np.array([getattr(s, name) for s in stats])
         E = np.array([getattr(s, name + "_err") for s in stats])
-        W = np.where(np.isfinite(V) & (E > 0), 1.0 / np.maximum(E, 1e-300) ** 2, 0.0)
+        with np.errstate(divide="ignore", over="ignore"):
+            W = np.where(np.isfinite(V) & (E > 0), 1.0 / np.maximum(E, 1e-300) ** 2, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[name] = np.nansum(np.nan_to_num(V) * W, 0) / W.sum(0)
             out[name + "_err"] = 1.0 / np.sqrt(W.sum(0))

@@ -55,6 +55,10 @@ class MeasureOptions:
     kick_r_max: float = attrs.field(default=3.3, converter=float, validator=_pos)
     # Far field: samples farther than this from any rearranging particle give the background.
     far_r: float = attrs.field(default=4.5, converter=float, validator=_pos)
+    # Delta S statistics are pooled only over temperatures where at most this
+    # fraction of samples is rearranging: at higher T several rearrangements
+    # overlap within +-delta_window and the nearest-rearranger attribution fails.
+    kick_max_flagged: float = attrs.field(default=0.01, converter=float, validator=_unit)
     # Frames used for C(r) (evenly spaced subsample: the pair sums are O(N) per frame each).
     corr_frames: int = attrs.field(default=50, converter=int, validator=_pos_int)
     # Blocks of frames for error bars of time averages (frames are correlated).

@@ -41,6 +41,7 @@ class MeasureResult:
     bare_onset: FitResult | None
     kicks: list
     kick_pooled: dict
+    kick_used: np.ndarray
     s_fit: FitResult
     rho_fit: FitResult
     d: float
@@ -147,7 +148,15 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
 
     # Kicks.
     ks = [_kicks.kick_stats(d, options, r_edges, s_edges, dd.variance, diag) for d, dd in zip(datasets, dists)]
-    kp = _kicks.pooled(ks)
+    frac = np.array([d.rearranging[d.valid].mean() for d in datasets])
+    pool = frac <= options.kick_max_flagged
+    if not pool.any():
+        pool[0] = True
+        diag.warn("Delta S", f"every temperature has more than kick_max_flagged = {options.kick_max_flagged:g} of the "
+                  f"samples rearranging (lowest: {frac[0]:.3g} at T={T[0]:g}); overlapping rearrangements bias s(r) "
+                  "and rho(r) upwards; using the lowest temperature only")
+    diag.note("Delta S", "s(r), rho(r) pooled over T = " + ", ".join(f"{t:g}" for t in T[pool]))
+    kp = _kicks.pooled([k for k, p in zip(ks, pool) if p])
     sel = (kp["r"] <= options.kick_r_max) & (kp["var"] > 0) & np.isfinite(kp["var_err"])
     s_val = np.sqrt(np.where(sel, kp["var"], np.nan))
     s_err = kp["var_err"] / (2 * s_val)
@@ -171,7 +180,7 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
     )
     _check_model(params, options, T, diag)
     return MeasureResult(options, T, float(a), dists, mu_fit, corrs, cp, c_fit, tables, per_t, arr, onset,
-                         geometry, bare, bare_onset, ks, kp, s_fit, rho_fit, d_mean, d_err, params, diag)
+                         geometry, bare, bare_onset, ks, kp, pool, s_fit, rho_fit, d_mean, d_err, params, diag)
 
 
 def _check_model(params: DescriptorParams, options: MeasureOptions, T, diag: Diagnostics) -> None:

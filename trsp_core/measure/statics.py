@@ -5,6 +5,8 @@ are correlated in time; a block mean includes all spatial correlations).
 """
 from __future__ import annotations
 
+import warnings
+
 import attrs
 import numpy as np
 from scipy import stats
@@ -15,14 +17,22 @@ from trsp_core.measure.options import MeasureOptions
 from trsp_core.measure.radial import pairs_within, radial_edges
 
 
-def block_error(values: np.ndarray, n_blocks: int) -> float:
+def blocks_of(segment: np.ndarray, n_blocks: int) -> list[np.ndarray]:
+    """Index blocks for error bars: the independent runs if there are >= 4, else n_blocks chunks in time."""
+    seg = np.asarray(segment)
+    ids = np.unique(seg)
+    if ids.size >= 4:
+        return [np.nonzero(seg == i)[0] for i in ids]
+    return np.array_split(np.arange(seg.size), min(n_blocks, seg.size))
+
+
+def block_error(values: np.ndarray, blocks: list[np.ndarray]) -> float:
     """Standard error of the mean of a time series from block means."""
     v = np.asarray(values, float)
-    n_blocks = min(n_blocks, v.size)
-    if n_blocks < 2:
+    if len(blocks) < 2:
         return float("nan")
-    blocks = np.array([b.mean() for b in np.array_split(v, n_blocks)])
-    return float(blocks.std(ddof=1) / np.sqrt(n_blocks))
+    means = np.array([v[b].mean() for b in blocks])
+    return float(means.std(ddof=1) / np.sqrt(len(blocks)))
 
 
 @attrs.frozen(eq=False)
@@ -45,7 +55,8 @@ def distribution(data: TemperatureData, options: MeasureOptions, diag: Diagnosti
     flat = S.ravel()
     frame_means = S.mean(axis=1)
     m = float(flat.mean())
-    per_block = [b.ravel() for b in np.array_split(S, min(options.n_blocks, S.shape[0]))]
+    blocks = blocks_of(data.segment[data.valid], options.n_blocks)
+    per_block = [S[b].ravel() for b in blocks]
     var_b = np.array([b.var() for b in per_block])
     sk_b = np.array([stats.skew(b) for b in per_block])
     ku_b = np.array([stats.kurtosis(b) for b in per_block])
@@ -58,7 +69,7 @@ def distribution(data: TemperatureData, options: MeasureOptions, diag: Diagnosti
                   f"limits {options.max_abs_skew}, {options.max_abs_excess_kurtosis}): the Gaussian model "
                   "(and the renormalisation) assume it is")
     h, e = np.histogram(flat, bins=60, density=True)
-    return Distribution(data.temperature, m, block_error(frame_means, options.n_blocks), float(flat.var()),
+    return Distribution(data.temperature, m, block_error(frame_means, blocks), float(flat.var()),
                         se(var_b), sk, se(sk_b), ku, se(ku_b), e, h)
 
 
@@ -98,11 +109,16 @@ def correlation(data: TemperatureData, options: MeasureOptions, mean: float, edg
         with np.errstate(invalid="ignore"):
             per_frame.append(np.concatenate([[np.mean(x * x)], row / c]))
     per_frame = np.array(per_frame)
-    value = np.nanmean(per_frame, axis=0)
-    nblk = min(options.n_blocks, len(frames))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # empty r bins give NaN, dropped below
+        value = np.nanmean(per_frame, axis=0)
+    blk = blocks_of(data.segment[frames], options.n_blocks)
+    nblk = len(blk)
     if nblk < 2:
         raise MeasureError(f"data '{data.source}': C(r) needs >= 2 valid frames for error bars")
-    blocks = np.array([np.nanmean(b, axis=0) for b in np.array_split(per_frame, nblk)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        blocks = np.array([np.nanmean(per_frame[b], axis=0) for b in blk])
     error = blocks.std(axis=0, ddof=1) / np.sqrt(nblk)
     with np.errstate(invalid="ignore"):
         r = np.concatenate([[0.0], r_sum / counts])
