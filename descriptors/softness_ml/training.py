@@ -1,0 +1,303 @@
+"""Softness: label particles by p_hop, fit a linear SVM on structure functions.
+
+Training set (Schoenholz et al. 2016, and §II of the paper):
+
+* rearranging      p_hop(i, t) > ``rearranging_min`` (0.6 sigma^2);
+* non-rearranging  p_hop(i, t') < ``quiet_max`` (0.02) for every frame
+  t' in [t - quiet_window, t]: quiet for the whole preceding window
+  (paper: ~1000 tau at T = 0.47);
+* only central particles of ``species`` (paper: A only).
+
+The classes are balanced by drawing the same number from each (at most
+``max_per_class``) at random with a fixed seed. Features are standardised
+(mean 0, variance 1 over the training set) and a linear SVM (scikit-learn
+LinearSVC, hinge loss) is fitted. Softness is the SVM decision function on
+standardised features,
+
+    S = w0 + w . (G - m) / s,
+
+positive on the rearranging side; |S| = 1 is the margin. Cross-validated
+accuracy uses GroupKFold with the particle (per trajectory) as the group,
+so the frames of one particle's long quiet stretch or of one rearrangement
+never sit on both sides of a split (that would inflate the score).
+
+Models are saved as JSON (no pickle): feature definition, scaler, weights,
+labelling parameters, scores and library versions.
+"""
+from __future__ import annotations
+
+import json
+import math
+from importlib import metadata
+from pathlib import Path
+from typing import Sequence
+
+import attrs
+import numpy as np
+
+from descriptors.mdio import Trajectory, atomic_write
+from descriptors.phop import phop as compute_phop
+from descriptors.softness_ml.structure import StructureParams, structure_functions
+from trsp_core.errors import InputFileError, ParameterError
+
+MODEL_FORMAT = "trsp-softness-linear-svm"
+MODEL_FORMAT_VERSION = 1
+REARRANGING, QUIET, UNLABELLED = 1, 0, -1
+MIN_FEATURE_STD = 1e-6   # structure functions are O(0.01..100); below this a feature is constant
+
+
+def _positive(inst, attribute, value):
+    if not (np.isfinite(value) and value > 0):
+        raise ParameterError(f"parameter '{attribute.name}' must be finite and > 0, got {value!r}")
+
+
+def _even_window(inst, attribute, value):
+    if value < 2 or value % 2:
+        raise ParameterError(f"parameter '{attribute.name}' must be an even integer >= 2, got {value!r}")
+
+
+@attrs.frozen
+class LabelParams:
+    """How p_hop turns into training labels (frames are stored frames)."""
+
+    window: int = attrs.field(default=10, converter=int, validator=_even_window)
+    rearranging_min: float = attrs.field(default=0.6, converter=float, validator=_positive)
+    quiet_max: float = attrs.field(default=0.02, converter=float, validator=_positive)
+    quiet_window: int = attrs.field(default=40, converter=int)
+    species: tuple = attrs.field(default=(0,), converter=lambda v: tuple(int(x) for x in v))
+
+    def __attrs_post_init__(self):
+        if self.quiet_window < 0:
+            raise ParameterError(f"parameter 'quiet_window' must be >= 0 frames, got {self.quiet_window}")
+        if self.quiet_max >= self.rearranging_min:
+            raise ParameterError(f"parameter 'quiet_max'={self.quiet_max} must be < rearranging_min={self.rearranging_min}")
+
+
+@attrs.frozen
+class SVMParams:
+    C: float = attrs.field(default=0.1, converter=float, validator=_positive)
+    max_per_class: int = attrs.field(default=2000, converter=int)
+    folds: int = attrs.field(default=5, converter=int)
+    seed: int = attrs.field(default=0, converter=int)
+
+    def __attrs_post_init__(self):
+        if self.folds < 2:
+            raise ParameterError(f"parameter 'folds' must be >= 2, got {self.folds}")
+        if self.max_per_class < self.folds:
+            raise ParameterError(f"parameter 'max_per_class' must be >= folds={self.folds}, got {self.max_per_class}")
+
+
+def labels_from_phop(p: np.ndarray, types: np.ndarray, params: LabelParams) -> np.ndarray:
+    """(F, N) int8: 1 rearranging, 0 quiet for the whole preceding window, -1 otherwise.
+
+    NaN p_hop (window does not fit) is never quiet and never rearranging.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    out = np.full(p.shape, UNLABELLED, dtype=np.int8)
+    q = params.quiet_window
+    if p.shape[0] > q:
+        # max over [t - q, t]; a NaN anywhere in the window makes the max NaN
+        # and the comparison False: unknown is not quiet.
+        window_max = np.lib.stride_tricks.sliding_window_view(p, q + 1, axis=0).max(axis=-1)
+        out[q:][window_max < params.quiet_max] = QUIET
+    out[p > params.rearranging_min] = REARRANGING
+    out[:, ~np.isin(types, params.species)] = UNLABELLED
+    return out
+
+
+@attrs.frozen
+class TrainingSet:
+    features: np.ndarray      # (M, n_features)
+    labels: np.ndarray        # (M,) 0/1
+    groups: np.ndarray        # (M,) particle id, unique across trajectories
+    frames: np.ndarray        # (M,) frame index within its trajectory
+    n_available: tuple        # (quiet, rearranging) before balancing
+
+
+def _progress(iterable, description: str, show: bool, total: int | None = None):
+    if not show:
+        return iterable
+    from rich.progress import track
+    return track(iterable, description=description, total=total, transient=True)
+
+
+def build_training_set(trajectories: Sequence[Trajectory], label: LabelParams, svm: SVMParams,
+                       structure: StructureParams = StructureParams(), backend: str = "freud",
+                       progress: bool = False) -> TrainingSet:
+    """Label every (frame, particle), balance the classes, compute their features."""
+    rng = np.random.default_rng(svm.seed)
+    candidates = []          # (traj index, frame, particle, label)
+    for k, traj in enumerate(trajectories):
+        p = traj.columns.get("phop")
+        if p is None:
+            p = compute_phop(traj.positions, traj.box, label.window)
+        lab = labels_from_phop(p, traj.types, label)
+        f, i = np.nonzero(lab != UNLABELLED)
+        candidates.append(np.stack([np.full(f.size, k), f, i, lab[f, i]], axis=1))
+    cand = np.concatenate(candidates) if candidates else np.zeros((0, 4), dtype=np.int64)
+    n_quiet = int(np.sum(cand[:, 3] == QUIET))
+    n_rear = int(np.sum(cand[:, 3] == REARRANGING))
+    n = min(n_quiet, n_rear, svm.max_per_class)
+    if n < svm.folds:
+        raise ParameterError(
+            f"training set too small: {n_rear} rearranging (p_hop > {label.rearranging_min}) and "
+            f"{n_quiet} quiet (p_hop < {label.quiet_max} over {label.quiet_window} frames) samples; "
+            f"need >= folds={svm.folds} of each: use a longer trajectory or a shorter quiet_window")
+    chosen = np.concatenate([rng.choice(np.flatnonzero(cand[:, 3] == c), n, replace=False)
+                             for c in (QUIET, REARRANGING)])
+    chosen = cand[np.sort(chosen)]
+    feats = np.empty((len(chosen), structure.n_features))
+    frames_to_do = np.unique(chosen[:, :2], axis=0)
+    for k, f in _progress(frames_to_do, "structure functions", progress, total=len(frames_to_do)):
+        rows = np.flatnonzero((chosen[:, 0] == k) & (chosen[:, 1] == f))
+        traj = trajectories[k]
+        feats[rows] = structure_functions(traj.positions[f], traj.types, traj.box, structure,
+                                          query=chosen[rows, 2], backend=backend)
+    offsets = np.cumsum([0] + [t.n_particles for t in trajectories])
+    return TrainingSet(features=feats, labels=chosen[:, 3].astype(np.int8),
+                       groups=offsets[chosen[:, 0]] + chosen[:, 2], frames=chosen[:, 1],
+                       n_available=(n_quiet, n_rear))
+
+
+@attrs.frozen(eq=False)
+class SoftnessModel:
+    """A trained linear softness; S = intercept + coef . (G - mean) / scale."""
+
+    structure: StructureParams
+    label: LabelParams
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    C: float
+    cv_accuracy: float = float("nan")
+    cv_accuracy_std: float = float("nan")
+    n_per_class: int = 0
+    temperature: float = float("nan")
+    versions: dict = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self):
+        m = self.structure.n_features
+        for name in ("mean", "scale", "coef"):
+            if np.shape(getattr(self, name)) != (m,):
+                raise ParameterError(f"model field '{name}' must have {m} entries (feature count), "
+                                     f"got shape {np.shape(getattr(self, name))}")
+
+    def softness(self, features: np.ndarray) -> np.ndarray:
+        return ((np.asarray(features) - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def to_json(self) -> dict:
+        return {
+            "format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
+            "softness": "S = intercept + sum_k coef[k] * (G[k] - mean[k]) / scale[k]",
+            "structure": self.structure.to_dict(), "feature_names": self.structure.feature_names(),
+            "label": attrs.asdict(self.label),
+            "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+            "intercept": float(self.intercept), "C": self.C,
+            "cv_accuracy": self.cv_accuracy, "cv_accuracy_std": self.cv_accuracy_std,
+            "n_per_class": self.n_per_class, "temperature": self.temperature,
+            "versions": self.versions,
+        }
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        text = json.dumps(self.to_json(), indent=1, allow_nan=True)   # repr floats round-trip exactly
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+        return path
+
+    @classmethod
+    def load(cls, path) -> "SoftnessModel":
+        path = Path(path)
+        try:
+            d = json.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputFileError(f"cannot read softness model '{path}': {exc}") from exc
+        if not isinstance(d, dict) or d.get("format") != MODEL_FORMAT:
+            raise InputFileError(f"softness model '{path}': field 'format' must be '{MODEL_FORMAT}'")
+        for key in ("structure", "label", "mean", "scale", "coef", "intercept", "C"):
+            if key not in d:
+                raise InputFileError(f"softness model '{path}': missing field '{key}'")
+        return cls(structure=StructureParams.from_dict(d["structure"]), label=LabelParams(**d["label"]),
+                   mean=np.asarray(d["mean"], float), scale=np.asarray(d["scale"], float),
+                   coef=np.asarray(d["coef"], float), intercept=float(d["intercept"]), C=float(d["C"]),
+                   cv_accuracy=float(d.get("cv_accuracy", math.nan)),
+                   cv_accuracy_std=float(d.get("cv_accuracy_std", math.nan)),
+                   n_per_class=int(d.get("n_per_class", 0)),
+                   temperature=float(d.get("temperature", math.nan)), versions=d.get("versions", {}))
+
+
+def library_versions() -> dict:
+    out = {}
+    for dist in ("trsp", "scikit-learn", "numpy", "freud-analysis"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def fit_softness(ts: TrainingSet, structure: StructureParams, label: LabelParams, svm: SVMParams,
+                 temperature: float = float("nan")) -> SoftnessModel:
+    """Cross-validate, then fit on the whole (balanced) training set."""
+    from sklearn.model_selection import GroupKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    def pipeline():
+        return make_pipeline(StandardScaler(), LinearSVC(C=svm.C, dual="auto", max_iter=20_000,
+                                                         random_state=svm.seed))
+
+    # Features that hardly vary over the training set (shells inside the
+    # core, r < 0.6, hold ~exp(-100)) would get a tiny scale and blow up
+    # on new data: they are left out (coef 0, scale 1).
+    std = ts.features.std(axis=0)
+    active = std > MIN_FEATURE_STD
+    x = ts.features[:, active]
+    folds = min(svm.folds, np.unique(ts.groups).size)
+    scores = cross_val_score(pipeline(), x, ts.labels, groups=ts.groups,
+                             cv=GroupKFold(n_splits=folds), scoring="accuracy")
+    model = pipeline().fit(x, ts.labels)
+    scaler, svc = model.steps[0][1], model.steps[1][1]
+    mean, scale, coef = ts.features.mean(axis=0), np.ones(structure.n_features), np.zeros(structure.n_features)
+    mean[active], scale[active], coef[active] = scaler.mean_, scaler.scale_, svc.coef_[0]
+    return SoftnessModel(structure=structure, label=label, mean=mean, scale=scale, coef=coef,
+                         intercept=float(svc.intercept_[0]), C=svm.C,
+                         cv_accuracy=float(scores.mean()), cv_accuracy_std=float(scores.std()),
+                         n_per_class=int(len(ts.labels) // 2), temperature=temperature,
+                         versions=library_versions())
+
+
+def apply_softness(model: SoftnessModel, traj: Trajectory, frames=None, backend: str = "freud",
+                   progress: bool = False) -> np.ndarray:
+    """Softness (F, N) for the model's species; NaN elsewhere and at frames not asked for."""
+    out = np.full((traj.n_frames, traj.n_particles), np.nan)
+    query = np.flatnonzero(np.isin(traj.types, model.label.species))
+    frames = range(traj.n_frames) if frames is None else frames
+    for f in _progress(frames, "softness", progress, total=len(frames)):
+        g = structure_functions(traj.positions[f], traj.types, traj.box, model.structure,
+                                query=query, backend=backend)
+        out[f, query] = model.softness(g)
+    return out
+
+
+def rearrangement_probability(softness: np.ndarray, rearranging: np.ndarray, edges: np.ndarray):
+    """P(R|S) in bins of S with binomial standard errors.
+
+    Returns (centres, p, err, counts); err = sqrt(p (1 - p) / n), with p
+    replaced by 1/(n+2) at 0 or 1 so an empty-looking bin still has an error.
+    """
+    s = np.asarray(softness).ravel()
+    r = np.asarray(rearranging).ravel().astype(bool)
+    ok = np.isfinite(s)
+    s, r = s[ok], r[ok]
+    idx = np.digitize(s, edges) - 1
+    nb = len(edges) - 1
+    inside = (idx >= 0) & (idx < nb)
+    counts = np.bincount(idx[inside], minlength=nb)
+    hits = np.bincount(idx[inside], weights=r[inside], minlength=nb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = hits / counts
+        pe = np.clip(p, 1 / (counts + 2), 1 - 1 / (counts + 2))
+        err = np.sqrt(pe * (1 - pe) / counts)
+    return 0.5 * (edges[1:] + edges[:-1]), p, err, counts
