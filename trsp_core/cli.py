@@ -115,25 +115,43 @@ def inspect(
     typer.echo(f"wrote {out}: H {ds.sizes['row']} x {ds.sizes['col']}, max eig(K_Delta K'^-1) = {ds.attrs['kick_b_max']:.4g}")
 
 
-# Commands implemented in their own modules; registered when importable.
+# Commands implemented in their own modules. They are imported only when invoked,
+# so `trsp compose` does not pay for dask, scikit-learn or MDAnalysis imports.
 _EXTERNAL = {
-    "bench": "trsp_core.bench_cli:bench",
-    "validate": "trsp_core.validation.cli:validate",
-    "measure": "trsp_core.measure.cli:measure",
-    "sweep": "trsp_core.sweep.cli:sweep",
+    "bench": ("trsp_core.bench_cli:bench", "Events/s of the fast kernel and the dense reference, side by side."),
+    "validate": ("trsp_core.validation.cli:validate", "Run a composed model and test it against its targets."),
+    "measure": ("trsp_core.measure.cli:measure", "Fit model parameters from MD descriptor data."),
+    "sweep": ("trsp_core.sweep.cli:sweep", "Temperature x seed x variant campaigns on dask.distributed."),
+    "plot": ("trsp_core.sweep.cli:plot", "The paper's figure set from a sweep."),
+    "age": ("trsp_core.sweep.cli:age", "Aging after a quench, TRSP vs trap model."),
+    "softness": ("descriptors.softness_ml.cli:app", "Train and apply the softness descriptor on MD trajectories."),
 }
-for _name, _target in _EXTERNAL.items():
-    _mod, _fn = _target.split(":")
-    try:
-        app.command(_name)(getattr(importlib.import_module(_mod), _fn))
-    except ImportError:
-        pass
-try:
-    from descriptors.softness_ml.cli import app as _softness_app
 
-    app.add_typer(_softness_app, name="softness", help="Train and apply the softness descriptor on MD trajectories.")
-except ImportError:
-    pass
+
+def _load_external(name: str) -> typer.Typer:
+    target = _EXTERNAL[name][0]
+    mod, attr = target.split(":")
+    obj = getattr(importlib.import_module(mod), attr)
+    if isinstance(obj, typer.Typer):
+        return obj
+    sub = typer.Typer(add_completion=False)
+    sub.command(name)(obj)
+    return sub
+
+
+def _add_lazy(name: str, help_text: str) -> None:
+    @app.command(name, help=help_text, add_help_option=False,
+                 context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def _forward(ctx: typer.Context):
+        try:
+            sub = _load_external(name)
+        except ImportError as exc:
+            _fail(f"command '{name}' is unavailable: {exc}")
+        sub(args=list(ctx.args), prog_name=f"trsp {name}")
+
+
+for _name, (_target, _help) in _EXTERNAL.items():
+    _add_lazy(_name, _help)
 
 
 def main() -> None:

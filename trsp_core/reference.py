@@ -17,6 +17,16 @@ MAX_SITES = 4096
 
 
 def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress, rng, max_events=None):
+    # Per-event work is one small matrix-vector product: BLAS threads only add
+    # contention (badly so on a loaded 2-core machine), so run single-threaded.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _run(model, duration=duration, seed=seed, initial=initial, snapshot_times=snapshot_times,
+                    hist_edges=hist_edges, progress=progress, rng=rng, max_events=max_events)
+
+
+def _run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress, rng, max_events=None):
     N = model.n_sites
     if N > MAX_SITES:
         raise ParameterError(f"the dense reference simulator is limited to {MAX_SITES} sites, got {N}; use the fast backend")
