@@ -62,7 +62,7 @@ def compose(
     facilitation: Facilitation = 1.0,
     params: Params = None,
     observables: Annotated[str, typer.Option(help="comma-separated observable plugins")] = "overlap",
-    seeds: Annotated[int, typer.Option(help="number of independent seeds")] = 4,
+    seeds: Annotated[int, typer.Option(help="number of independent seeds")] = 8,
     seed: Annotated[int, typer.Option(help="first seed; run i uses seed + i")] = 0,
     duration: Annotated[Optional[float], typer.Option(help="frames per run (default: 30 mean rearrangement times)")] = None,
     backend: Annotated[str, typer.Option(help="auto | fast | reference")] = "auto",
