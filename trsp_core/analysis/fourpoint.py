@@ -131,11 +131,26 @@ def block_scaling_model(lattice, sides):
 
 
 def infinite_chi4(g0: float, g1: float, xi: float, spacing: float, dim: int) -> float:
-    """chi4 of an infinite system with the same G4: g0 + g1 sum_{r>0} exp(-r/xi) on the lattice."""
-    n = int(np.ceil(40 * xi / spacing)) + 1
+    """chi4 of an infinite system with the same G4: g0 + g1 sum_{r>0} exp(-r/xi) on the lattice.
+
+    The lattice sum is exact inside a sphere of at most 30 spacings; beyond it the
+    tail is the continuum integral (an unconstrained fit can return xi of many
+    box sizes, and a brute-force grid of 40 xi would not fit in memory).
+    """
+    n = min(int(np.ceil(40 * xi / spacing)) + 1, 30)
+    R = n * spacing
     ax = np.arange(-n, n + 1) * spacing
     r = np.sqrt(sum(g**2 for g in np.meshgrid(*([ax] * dim), indexing="ij")))
-    return float(g0 + g1 * np.exp(-r[r > 0] / xi).sum())
+    inside = (r > 0) & (r <= R)
+    total = np.exp(-r[inside] / xi).sum()
+    tail = np.exp(-R / xi) * xi
+    if dim == 1:
+        total += 2 * tail / spacing
+    elif dim == 2:
+        total += 2 * np.pi * tail * (R + xi) / spacing**2
+    else:
+        total += 4 * np.pi * tail * (R * R + 2 * R * xi + 2 * xi * xi) / spacing**3
+    return float(g0 + g1 * total)
 
 
 def fit_block_scaling(lattice, sides, chi4_b, err=None):
