@@ -85,6 +85,21 @@ def _feasibility(b_max: float, where: str) -> None:
         )
 
 
+def _sym_sqrt(A: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(A^(1/2), A^(-1/2)) of a symmetric positive-definite matrix."""
+    lam, U = np.linalg.eigh(A)
+    if lam.min() <= 0:
+        raise ParameterError(f"{what} is not positive definite (smallest eigenvalue {lam.min():.4g})")
+    return (U * np.sqrt(lam)) @ U.T, (U / np.sqrt(lam)) @ U.T
+
+
+def _kick_spectrum(B: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Eigen-decomposition of the symmetrised K_Delta K'^-1, checked feasible and clipped to [0, 1]."""
+    b, V = np.linalg.eigh((B + B.T) / 2)
+    _feasibility(float(b.max()), where)
+    return np.clip(b, 0.0, 1.0), V
+
+
 def h_matrix(K_delta: np.ndarray, K_prime: np.ndarray) -> tuple[np.ndarray, float]:
     """H = 1 - (1 - K_Delta K'^-1)^(1/2) via the symmetric similarity transform.
 
@@ -92,17 +107,9 @@ def h_matrix(K_delta: np.ndarray, K_prime: np.ndarray) -> tuple[np.ndarray, floa
     PSD, so the principal root is K'^(1/2) V sqrt(1 - b) V^T K'^(-1/2).
     Returns (H, largest eigenvalue b_max).
     """
-    lam, U = np.linalg.eigh(K_prime)
-    if lam.min() <= 0:
-        raise ParameterError(f"K' is not positive definite (smallest eigenvalue {lam.min():.4g})")
-    half = (U * np.sqrt(lam)) @ U.T
-    ihalf = (U / np.sqrt(lam)) @ U.T
-    B = ihalf @ K_delta @ ihalf
-    b, V = np.linalg.eigh((B + B.T) / 2)
-    _feasibility(float(b.max()), "dense")
-    b = np.clip(b, 0.0, 1.0)
-    h = 1.0 - np.sqrt(1.0 - b)
-    H = half @ ((V * h) @ V.T) @ ihalf
+    half, ihalf = _sym_sqrt(K_prime, "K'")
+    b, V = _kick_spectrum(ihalf @ K_delta @ ihalf, "dense")
+    H = half @ ((V * (1.0 - np.sqrt(1.0 - b))) @ V.T) @ ihalf
     return H, float(b.max())
 
 
@@ -209,15 +216,8 @@ def window_kernel(model, orientation: int) -> WindowKernel:
 
     # P = (K'^-1)_WW; G = P^(-1/2) V diag(1 - sqrt(1-b)) V^T P^(-1/2), B = P^(1/2) K_Delta P^(1/2).
     P = block(kinv, window, window) + 2.0 * bare.delta0 * np.outer(u_w, u_w)
-    lamP, UP = np.linalg.eigh(P)
-    if lamP.min() <= 0:
-        raise ParameterError(f"(K'^-1) on the window is not positive definite ({lamP.min():.4g})")
-    Phalf = (UP * np.sqrt(lamP)) @ UP.T
-    Pihalf = (UP / np.sqrt(lamP)) @ UP.T
-    B = Phalf @ K_delta @ Phalf
-    b, V = np.linalg.eigh((B + B.T) / 2)
-    _feasibility(float(b.max()), f"window of orientation {orientation}")
-    b = np.clip(b, 0.0, 1.0)
+    Phalf, Pihalf = _sym_sqrt(P, "(K'^-1) on the window")
+    b, V = _kick_spectrum(Phalf @ K_delta @ Phalf, f"window of orientation {orientation}")
     G = Pihalf @ ((V * (1.0 - np.sqrt(1.0 - b))) @ V.T) @ Pihalf
     G = (G + G.T) / 2
     Vk, wk = _sqrt_psd(K_delta)
