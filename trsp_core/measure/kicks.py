@@ -9,8 +9,13 @@ Delta S = S_i(t_R + w) - S_i(t_R - w). Per r bin:
 * far-field background (r >= far_r: undetected / other rearrangements),
   removed with eta = eta1 + eta2 - eta1 eta2 and
   sigma_Delta^2 = sR1^2 + sR2^2 - sR1^2 sR2^2 / sigma^2 (solved for eta1, sR1);
-* rho(r) = Cov(e_j, e_i) / (sR1(0) sR1(r)), e = residual of Delta S after the
-  linear regression on the particle's own S (K_Delta is a covariance given S).
+* rho(r) = Cov(e_j, e_i) / (sR1(0) sR1(r) + sR2^2), e = residual of Delta S
+  after the linear regression on the particle's own S (K_Delta is a covariance
+  given S). The background kicks are spatially correlated too (in the model
+  K_Delta(x, y) contains rho(|x - y|) whichever cluster fired), so the raw
+  covariance is rho(r) (sR1(0) sR1(r) + sR2^2); dividing by the corrected
+  sR1's alone (the variances *are* background-corrected, the covariance is
+  not) biased rho(r) up by ~ sR2^2 / (sR1(0) sR1(r)), +5-10% at r = a.
 
 Error bars from blocks of anchor frames.
 """
@@ -78,6 +83,18 @@ def _correct(eta, var, eta2, var2, sigma2):
     eta1 = (eta - eta2) / (1.0 - eta2)
     var1 = (var - var2) / (1.0 - var2 / sigma2)
     return eta1, var1
+
+
+def _rho(cij, var, var2):
+    """rho(r) with the far-field background removed from the covariance as well as the variances.
+
+    Raw residual covariance = rho(r) (sR1(0) sR1(r) + sR2^2) when the background
+    kicks (variance sR2^2 everywhere) share the spatial correlation rho(r).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = cij / (np.sqrt(np.clip(var[0], 0, None) * np.clip(var, 0, None)) + var2)
+    rho[..., 0] = 1.0
+    return rho
 
 
 def anchor_frames(data: TemperatureData, w: int) -> np.ndarray:
@@ -170,9 +187,8 @@ def kick_stats(data: TemperatureData, options: MeasureOptions, r_edges: np.ndarr
                   f"the App. E formulas allow (eta2 < 1, sigma_R2^2 < sigma^2 = {sigma2:.3g}); not subtracted")
         eta2, var2 = 0.0, 0.0
     eta, var = _correct(eta_raw, var_raw, eta2, var2, sigma2)
+    rho = _rho(cij, var, var2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = cij / np.sqrt(np.clip(var[0], 0, None) * np.clip(var, 0, None))
-        rho[0] = 1.0
         r = rsum / n
 
     # Block errors of the corrected quantities (background re-estimated per block).
@@ -183,8 +199,7 @@ def kick_stats(data: TemperatureData, options: MeasureOptions, r_edges: np.ndarr
         if n_far < 100 or not np.isfinite(e2b):
             e2b, v2b = eta2, var2
         e1, v1 = _correct(e_, v_, e2b, v2b, sigma2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rh = c_ / np.sqrt(np.clip(v1[0], 0, None) * np.clip(v1, 0, None))
+        rh = _rho(c_, v1, v2b)
         eb.append(e1), vb.append(v1), rhob.append(rh)
     se = lambda x: np.nanstd(np.array(x), axis=0, ddof=1) / np.sqrt(nblk)  # noqa: E731
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
