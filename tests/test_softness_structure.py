@@ -85,3 +85,10 @@ def test_unknown_backend_and_repeated_query_rejected():
         structure_functions(pos, np.zeros(5, int), np.ones(3) * 11.0, backend="cells")
     with pytest.raises(ParameterError, match="query"):
         structure_functions(pos, np.zeros(5, int), np.ones(3) * 11.0, query=[1, 1])
+
+
+def test_bench_returns_a_rate():
+    from descriptors.softness_ml.bench import bench_structure_functions
+
+    rate = bench_structure_functions(n=2000, repeats=1, backend="scipy")
+    assert np.isfinite(rate) and rate > 0
