@@ -156,7 +156,7 @@ def _write_model_run(path, T, seed, L=6, frames=400):
     from trsp_core.measure.synthetic import lattice_data
 
     m = build_model(descriptor="softness-kalj", size=L, cluster="plaquette", temperature=T)
-    d = lattice_data(m, frames, seed=seed)
+    d = lattice_data(m, frames, seed=seed, backend="reference")  # faster than "auto" at L = 6
     traj = mdio.Trajectory(positions=np.broadcast_to(d.positions, (frames,) + d.positions.shape).copy(),
                            types=np.zeros(d.n_particles), box=d.box, temperature=T,
                            columns={"descriptor": d.descriptor, "phop": d.rearranging.astype(float)})
