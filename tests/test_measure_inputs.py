@@ -205,3 +205,55 @@ def test_cli_missing_field_is_a_clean_error(tmp_path):
     p = _run(["measure", str(path), "--out", str(tmp_path / "out")], tmp_path)
     assert p.returncode == 2
     assert "bad.nc" in p.stderr and "missing field 'descriptor'" in p.stderr and "Traceback" not in p.stderr
+
+
+# ------------------------------------------------------------------ p_hop route
+def _hopping_trajectory(T, gamma, lnA, seed, n=8, F=400, hop=0.8):
+    """Particles on a lattice with thermal noise; each frame a particle hops by ``hop`` along x with
+    probability exp(lnA + gamma S) (S constant per particle). Returns the trajectory and hop frames."""
+    rng = np.random.default_rng(seed)
+    pos0, box = _lattice(n)
+    N = len(pos0)
+    S = rng.normal(0.0, 1.0, N)
+    q = np.exp(lnA + gamma * S)
+    hops = rng.random((F, N)) < q
+    hops[:8] = hops[-8:] = False
+    shift = np.cumsum(hops, axis=0) * hop
+    pos = pos0[None] + rng.normal(0, 0.02, (F, N, 3))
+    pos[:, :, 0] += shift
+    traj = mdio.Trajectory(positions=np.mod(pos, box), types=np.zeros(N), box=box, temperature=T,
+                           columns={"descriptor": np.broadcast_to(S, (F, N)).copy()})
+    return traj, hops
+
+
+def test_phop_route_flags_and_rate_law(tmp_path):
+    """No 'phop' in the file: p_hop is computed from positions (descriptors.phop) and flags the hops."""
+    o = MeasureOptions(phop_window=10, phop_threshold=0.2)
+    tables, truth = [], []
+    for i, (T, gamma) in enumerate(((0.45, 0.9), (0.6, 0.3))):
+        traj, hops = _hopping_trajectory(T, gamma, lnA=-6.5, seed=50 + i)
+        path = mdio.write_netcdf(traj, tmp_path / f"hop{T}.nc")
+        d = load(path, o)
+        assert d.valid.sum() == d.n_frames - 10           # p_hop undefined in the first/last W/2 frames
+        runs = find_runs(d.rearranging, d.valid)
+        # Isolated hops (no other hop of that particle within 12 frames): exactly one run each,
+        # containing the hop frame or the one before (p_hop's window is symmetric about the jump).
+        f_h, i_h = np.nonzero(hops)
+        isolated = [(f, p) for f, p in zip(f_h, i_h) if hops[max(f - 12, 0): f + 13, p].sum() == 1]
+        assert len(isolated) > 100
+        for f, p in isolated:
+            mine = (runs.particle == p) & (runs.start <= f) & (runs.start + runs.length > f - 1)
+            assert mine.sum() == 1, (f, p)
+        assert abs(runs.n - hops.sum()) <= 0.05 * hops.sum()
+        assert not (d.rearranging & ~np.isin(np.arange(d.n_particles), i_h)[None, :]).any()  # no false flags
+        tables.append(d)
+        truth.append(gamma)
+    edges = rl.common_edges(tables, 0.25)
+    for d, gamma in zip(tables, truth):
+        t = rl.rate_table(d, edges, o)
+        fit = rl.fit_quadratic(t, o, Diagnostics())
+        # P(flagged | S) = d x P(hop | S): the S dependence is the hop law's (delta = 0).
+        print(f"T={d.temperature}: gamma {fit['gamma']:.3f} +- {fit.err('gamma'):.3f} (true {gamma}), "
+              f"delta {fit['delta']:.3f} +- {fit.err('delta'):.3f}, d = {t.d:.2f} frames, runs {t.n_runs}")
+        assert abs(fit["gamma"] - gamma) < 3 * fit.err("gamma") + 0.05
+        assert abs(fit["delta"]) < 3 * fit.err("delta") + 0.03
