@@ -257,3 +257,20 @@ def test_phop_route_flags_and_rate_law(tmp_path):
               f"delta {fit['delta']:.3f} +- {fit.err('delta'):.3f}, d = {t.d:.2f} frames, runs {t.n_runs}")
         assert abs(fit["gamma"] - gamma) < 3 * fit.err("gamma") + 0.05
         assert abs(fit["delta"]) < 3 * fit.err("delta") + 0.03
+
+
+def test_model_check_flags_a_correlation_that_fails_on_some_lattice_size():
+    """A fitted C(r) that is not positive definite on small lattices must be reported."""
+    from trsp_core.measure.diagnostics import Diagnostics
+    from trsp_core.measure.options import MeasureOptions
+    from trsp_core.measure.pipeline import _check_model
+    from trsp_core.params import DescriptorParams
+
+    bad = DescriptorParams(C1=3.5, xi=0.9)
+    diag = Diagnostics()
+    _check_model(bad, MeasureOptions(), [0.5], diag)
+    text = " ".join(str(w) for w in diag.warnings)
+    assert "do not compose a valid model" in text and "not positive definite" in text
+    good = Diagnostics()
+    _check_model(DescriptorParams(), MeasureOptions(), [0.5], good)
+    assert not good.warnings

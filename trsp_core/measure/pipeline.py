@@ -183,17 +183,31 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
                          geometry, bare, bare_onset, ks, kp, pool, s_fit, rho_fit, d_mean, d_err, params, diag)
 
 
-def _check_model(params: DescriptorParams, options: MeasureOptions, T, diag: Diagnostics) -> None:
-    """Compose the measured model at every T on a small lattice: invalid sets are reported, not written silently."""
+def _check_model(params: DescriptorParams, options: MeasureOptions, T, diag: Diagnostics,
+                 sizes=(6, 8, 12, 20)) -> None:
+    """Compose the measured model at every T on lattices of several sizes.
+
+    C(r) and rho(r) must be positive definite on every lattice a user may
+    compose (a fit can be fine at L=8 and not at L=6), and the kick feasible.
+    Invalid sets are reported, not written silently.
+    """
     from trsp_core.model import Model
     from trsp_core.registry import default_registry
 
     reg = default_registry()
+    failed = set()
     for t in T:
-        try:
-            lat = reg.get("lattice", options.lattice)(8, params.a)
-            Model(lat, params, reg.get("cluster", options.cluster), reg.get("rate", "arrhenius"), float(t))
-        except ParameterError as exc:
-            diag.warn(f"model check T={t:g}", f"the measured parameters do not compose a valid model: {exc}")
+        for size in sizes:
+            try:
+                lat = reg.get("lattice", options.lattice)(size, params.a)
+                model = Model(lat, params, reg.get("cluster", options.cluster), reg.get("rate", "arrhenius"), float(t))
+                if size == 8:
+                    model.check_feasible()
+            except ParameterError as exc:
+                key = (float(t), str(exc).split(":")[0])
+                if key not in failed:
+                    failed.add(key)
+                    diag.warn(f"model check T={t:g}",
+                              f"the measured parameters do not compose a valid model at L={size}: {exc}")
     if math.isfinite(params.T0) and params.T0 < float(np.max(T)):
         diag.note("onset", f"T0 = {params.T0:.3g} lies inside the measured range; above T0 the S dependence reverses")
