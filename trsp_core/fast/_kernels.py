@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from trsp_core.fast._rng import fill_normals, next_double
+from trsp_core.fast._simd import axpy3, axpy5, axpy9
 from trsp_core.fast._sumtree import rebuild, refresh_ancestors, select
 
 DONE_BUDGET = 0    # the chunk's event budget is used up
@@ -59,15 +60,21 @@ def init_bins(S, edges, site_bin, counts):
 
 
 @njit(cache=True)
-def full_rates(S, cluster_sites, tree, P, inv_m, a0d, gamma0, delta0):
-    """All leaves from S (same summation order as the incremental update), then the tree."""
+def full_rates(S, cluster_sites, tree, P, n_orient, inv_m, a0d, gamma0, delta0):
+    """All leaves from S (same summation order as the incremental update), then the tree.
+
+    Leaves are ordered spatially: cluster c = o * N + anchor sits at leaf
+    anchor * n_orient + o (see :func:`trsp_core.fast._sumtree.leaf_of`).
+    """
     tree[:] = 0.0
     m = cluster_sites.shape[1]
+    N = cluster_sites.shape[0] // n_orient
     for c in range(cluster_sites.shape[0]):
         s = 0.0
         for j in range(m):
             s += S[cluster_sites[c, j]]
-        tree[P + c] = _rate(s, inv_m, a0d, gamma0, delta0)
+        o = c // N
+        tree[P + (c - o * N) * n_orient + o] = _rate(s, inv_m, a0d, gamma0, delta0)
     rebuild(tree, P)
 
 
@@ -77,12 +84,17 @@ def _site(wrap, R, ax, ay, az, dx, dy, dz):
 
 
 @njit(cache=True, inline="always")
-def _scatter(buf, p, schunk, kchunk, r0, r1, d, width):
-    # width is a literal at every call site: the inner loop unrolls completely.
-    for r in range(r0, r1):
-        base = p + schunk[r]
-        for q in range(width):
-            buf[base + q] += kchunk[r, q] * d
+def _scatter(buf, p, schunk, kchunk, cb, d):
+    """buf[p + stencil] += K^-1 * d, one explicit vector axpy per chunk (widths = tables.CHUNK_WIDTHS)."""
+    cw = kchunk.shape[1]
+    for r in range(cb[0], cb[1]):
+        axpy9(buf, p + schunk[r], kchunk, r * cw, d)
+    for r in range(cb[1], cb[2]):
+        axpy5(buf, p + schunk[r], kchunk, r * cw, d)
+    for r in range(cb[2], cb[3]):
+        axpy3(buf, p + schunk[r], kchunk, r * cw, d)
+    for r in range(cb[3], cb[4]):
+        buf[p + schunk[r]] += kchunk[r, 0] * d
 
 
 @njit(cache=True)
@@ -115,6 +127,7 @@ def run_chunk(
     Returns (events done in this chunk, DONE_BUDGET | DONE_DURATION).
     """
     N = S.shape[0]
+    n_o = nW.shape[0]
     nb = counts.shape[0]
     m = cV.shape[1]
     L1 = shape3[1]
@@ -141,9 +154,10 @@ def run_chunk(
         t += dt
 
         # --- which cluster -------------------------------------------------------
-        c = select(tree, P, n_clusters, next_double(rng) * tree[1])
-        o = c // N
-        a = c - o * N
+        leaf = select(tree, P, n_clusters, next_double(rng) * tree[1])
+        a = leaf // n_o
+        o = leaf - a * n_o
+        c = o * N + a  # public cluster id
         ax = a // (L1 * L2)
         ay = (a // L2) % L1
         az = a % L2
@@ -193,11 +207,7 @@ def run_chunk(
         # --- Z += K^-1 Delta S: scatter into the local box, flush runs to Z ------
         for k in range(nw):
             d = dS[k]
-            p = Wbox[o, k]
-            _scatter(buf, p, schunk, kchunk, cbounds[0], cbounds[1], d, 9)
-            _scatter(buf, p, schunk, kchunk, cbounds[1], cbounds[2], d, 5)
-            _scatter(buf, p, schunk, kchunk, cbounds[2], cbounds[3], d, 3)
-            _scatter(buf, p, schunk, kchunk, cbounds[3], cbounds[4], d, 1)
+            _scatter(buf, Wbox[o, k], schunk, kchunk, cbounds, d)
         for r in range(n_urun[o]):
             gxy = wrap[0, ax + urun[o, r, 0] + R] + wrap[1, ay + urun[o, r, 1] + R]
             z0 = az + urun[o, r, 2]
@@ -214,13 +224,16 @@ def run_chunk(
                     buf[b0 + q] = 0.0
 
         # --- re-rate the clusters that meet W, then their tree ancestors ----------
+        # aff_* are sorted by anchor offset then orientation, so (away from the
+        # periodic wrap) the leaves come in increasing order and the level-wise
+        # refresh below recomputes each dirty parent once.
         na = n_aff[o]
         for k in range(na):
             s = 0.0
             for j in range(m):
                 s += S[gV[aff_sv[o, k, j]]]
             anchor = _site(wrap, R, ax, ay, az, aff_off[o, k, 0], aff_off[o, k, 1], aff_off[o, k, 2])
-            leaf = P + aff_o[o, k] * N + anchor
+            leaf = P + anchor * n_o + aff_o[o, k]
             tree[leaf] = _rate(s, inv_m, a0d, gamma0, delta0)
             nodes[k] = leaf
         refresh_ancestors(tree, nodes, na)

@@ -1,7 +1,10 @@
 """Array sum tree over cluster rates (numba): O(log Nc) selection and update.
 
-Layout: ``tree[1]`` is the total, node i has children 2i and 2i+1, leaf of
-cluster c is ``tree[P + c]`` with P a power of two >= Nc (padding leaves are 0).
+Layout: ``tree[1]`` is the total, node i has children 2i and 2i+1, leaf l is
+``tree[P + l]`` with P a power of two >= Nc (padding leaves are 0). The kernel
+orders leaves spatially, l = anchor * n_orient + o for the cluster
+c = o * N + anchor (:func:`leaf_of`), so the clusters re-rated after one event
+share few ancestors and few cache lines; :func:`select` returns the leaf.
 Internal nodes are always *recomputed* as left + right (never incremented),
 so the tree is a pure function of its leaves: rebuilding it after a checkpoint
 reproduces it bit for bit, which keeps resumed runs identical.
@@ -17,6 +20,18 @@ def tree_size(n_leaves: int) -> int:
     while P < n_leaves:
         P *= 2
     return P
+
+
+def leaf_of(c, n_sites: int, n_orient: int):
+    """Sum-tree leaf of the public cluster id c (= orientation * N + anchor)."""
+    o = c // n_sites
+    return (c - o * n_sites) * n_orient + o
+
+
+def cluster_of(leaf, n_sites: int, n_orient: int):
+    """Inverse of :func:`leaf_of`."""
+    a = leaf // n_orient
+    return (leaf - a * n_orient) * n_sites + a
 
 
 @njit(cache=True)

@@ -115,7 +115,8 @@ def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress,
     tree, P = new_tree(tables.n_clusters)
     bare = model.bare
     inv_m, a0d = 1.0 / tables.m, bare.A0 / bare.d
-    _kernels.full_rates(st["S"], model.cluster_sites, tree, P, inv_m, a0d, bare.gamma0, bare.delta0)
+    _kernels.full_rates(st["S"], model.cluster_sites, tree, P, tables.n_orientations, inv_m, a0d,
+                        bare.gamma0, bare.delta0)
 
     snaps = np.empty((len(snapshot_times), N))
     n_prev = st["snaps"].shape[0]

@@ -182,6 +182,9 @@ def build_tables(model, tolerance: float = 1e-4, exact: bool = False) -> KernelT
             aff_off.append(anchors)
         aff_o = np.concatenate(aff_o)
         aff_off = np.concatenate(aff_off)
+        # Spatial order (anchor offset, then orientation) = increasing sum-tree leaf away from the wrap.
+        order = np.lexsort((aff_o, aff_off[:, 2], aff_off[:, 1], aff_off[:, 0]))
+        aff_o, aff_off = aff_o[order], aff_off[order]
         aff_sites = wrap3(aff_off[:, None, :] + np.stack([corient[k] for k in aff_o]))  # (A, m, 3)
         V = _unique_rows(np.concatenate([W, corient[o], aff_sites.reshape(-1, 3)]))
         if not (V[: len(W)] == W).all():
