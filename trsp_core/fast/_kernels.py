@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from trsp_core.fast._rng import fill_normals, next_double
-from trsp_core.fast._simd import axpy3, axpy5, axpy9
+from trsp_core.fast._simd import axpy4, axpy8
 from trsp_core.fast._sumtree import rebuild, refresh_ancestors, select
 
 DONE_BUDGET = 0    # the chunk's event budget is used up
@@ -34,18 +34,24 @@ def _rate(ssum, inv_m, a0d, gamma0, delta0):
 
 @njit(cache=True)
 def bin_of(x, edges):
-    """np.searchsorted(edges, x, 'right') - 1, or -1 outside [edges[0], edges[-1])."""
-    lo = 0
-    hi = edges.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if edges[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    b = lo - 1
-    if b < 0 or b >= edges.shape[0] - 1:
+    """np.searchsorted(edges, x, 'right') - 1, or -1 outside [edges[0], edges[-1]).
+
+    Starts from the guess of evenly spaced edges and walks to the exact bin, so
+    it is exact for any increasing edges and O(1) for the usual uniform ones.
+    """
+    nb = edges.shape[0] - 1
+    lo = edges[0]
+    hi = edges[nb]
+    if not (x >= lo and x < hi):  # also NaN
         return -1
+    g = (x - lo) / (hi - lo) * nb
+    b = int(g) if g < nb else nb - 1
+    if b < 0:
+        b = 0
+    while b > 0 and edges[b] > x:
+        b -= 1
+    while b < nb - 1 and edges[b + 1] <= x:
+        b += 1
     return b
 
 
@@ -88,12 +94,10 @@ def _scatter(buf, p, schunk, kchunk, cb, d):
     """buf[p + stencil] += K^-1 * d, one explicit vector axpy per chunk (widths = tables.CHUNK_WIDTHS)."""
     cw = kchunk.shape[1]
     for r in range(cb[0], cb[1]):
-        axpy9(buf, p + schunk[r], kchunk, r * cw, d)
+        axpy8(buf, p + schunk[r], kchunk, r * cw, d)
     for r in range(cb[1], cb[2]):
-        axpy5(buf, p + schunk[r], kchunk, r * cw, d)
+        axpy4(buf, p + schunk[r], kchunk, r * cw, d)
     for r in range(cb[2], cb[3]):
-        axpy3(buf, p + schunk[r], kchunk, r * cw, d)
-    for r in range(cb[3], cb[4]):
         buf[p + schunk[r]] += kchunk[r, 0] * d
 
 
@@ -179,11 +183,13 @@ def run_chunk(
         coef = gamma0 - 2.0 * delta0 * sbar
         for i in range(nw):
             dS[i] = coef * Gu[o, i]
-        for j in range(nw):  # one pass over G and the (square, zero-padded) noise factor
+        for j in range(nw):
             zj = -Zw[j]
             xj = xi[j]
-            for i in range(nw):
-                dS[i] += G[o, j, i] * zj + LT[o, j, i] * xj
+            for i in range(nw):  # G is symmetric: row j = column j, a unit-stride axpy
+                dS[i] += G[o, j, i] * zj
+            for i in range(j, nw):  # row j of L^T is zero left of the diagonal: skip it (half the bytes)
+                dS[i] += LT[o, j, i] * xj
 
         # --- apply: S, lazy time integrals, occupancy bin counts ------------------
         for k in range(nw):
