@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.core.extending import intrinsic
 
 
@@ -54,3 +55,59 @@ axpy5 = _make_axpy(5)
 axpy4 = _make_axpy(4)
 axpy3 = _make_axpy(3)
 axpy2 = _make_axpy(2)
+
+
+SEG = 16  #: width of one output segment of the gathered K^-1 update (:func:`segment_sum`)
+
+
+def _splat(builder, vty, value, width):
+    undef = ir.Constant(vty, ir.Undefined)
+    v = builder.insert_element(undef, value, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(v, undef, ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width))
+
+
+@intrinsic
+def segment_sum(typingctx, out, kpad, ent_p, ent_k, d, e0, e1):
+    """out[:SEG] = sum_{e0 <= i < e1} kpad.flat[ent_p[i] : ent_p[i] + SEG] * d[ent_k[i]].
+
+    The SEG-wide accumulator lives in registers for the whole loop (an alloca
+    that LLVM promotes), so a segment of the K^-1 Delta S update costs one
+    vector load, multiply and add per (window site, stencil row) pair and a
+    single store at the end, instead of a load/store round trip per cell.
+    Even and odd terms go to two accumulators (two independent add chains),
+    summed at the end; products and sums are separately rounded (no fused
+    multiply-add), so the result depends only on the term order.
+    """
+    sig = types.void(out, kpad, ent_p, ent_k, d, types.intp, types.intp)
+
+    def codegen(context, builder, signature, args):
+        out_v, kpad_v, ep_v, ek_v, d_v, e0_v, e1_v = args
+        arr = [context.make_array(t)(context, builder, v) for t, v in zip(signature.args[:5], args[:5])]
+        out_a, kpad_a, ep_a, ek_a, d_a = arr
+        vty = ir.VectorType(ir.DoubleType(), SEG)
+        zero = ir.Constant(vty, [0.0] * SEG)
+        acc0 = cgutils.alloca_once_value(builder, zero)
+        acc1 = cgutils.alloca_once_value(builder, zero)
+        one = ir.Constant(e0_v.type, 1)
+
+        def add_term(accp, i):
+            p = builder.load(builder.gep(ep_a.data, [i]))
+            k = builder.load(builder.gep(ek_a.data, [i]))
+            dk = builder.load(builder.gep(d_a.data, [k]))
+            kv = builder.load(builder.bitcast(builder.gep(kpad_a.data, [p]), vty.as_pointer()), align=8)
+            builder.store(builder.fadd(builder.load(accp), builder.fmul(kv, _splat(builder, vty, dk, SEG))), accp)
+
+        # Two accumulators (even / odd terms) halve the chain of dependent vector adds.
+        npair = builder.sdiv(builder.sub(e1_v, e0_v), ir.Constant(e0_v.type, 2))
+        with cgutils.for_range(builder, npair) as loop:
+            i = builder.add(e0_v, builder.mul(loop.index, ir.Constant(e0_v.type, 2)))
+            add_term(acc0, i)
+            add_term(acc1, builder.add(i, one))
+        last = builder.add(e0_v, builder.mul(npair, ir.Constant(e0_v.type, 2)))
+        with builder.if_then(builder.icmp_signed("<", last, e1_v)):
+            add_term(acc0, last)
+        total = builder.fadd(builder.load(acc0), builder.load(acc1))
+        builder.store(total, builder.bitcast(out_a.data, vty.as_pointer()), align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen

@@ -17,6 +17,7 @@ from trsp_core import gaussian
 from trsp_core.errors import ParameterError
 from trsp_core.fast import _kernels, checkpoint as ckpt
 from trsp_core.fast._rng import seed_state
+from trsp_core.fast._simd import SEG
 from trsp_core.fast._sumtree import new_tree
 from trsp_core.fast.tables import KernelTables, build_tables
 from trsp_core.run import Run
@@ -126,7 +127,7 @@ def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress,
     nwmax, nvmax, namax = tables.G.shape[1], tables.Voff.shape[1], tables.aff_o.shape[1]
     gV, Zw, xi, dS = np.empty(nvmax, np.int64), np.empty(nwmax), np.empty(nwmax), np.empty(nwmax)
     nodes = np.empty(namax, np.int64)
-    buf = np.zeros(tables.box_size)
+    acc = np.zeros(SEG)
     T = tables
     last_ckpt = _time.perf_counter()
     loop_wall = 0.0
@@ -151,10 +152,10 @@ def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress,
         t0 = _time.perf_counter()
         done, status = _kernels.run_chunk(
             st["S"], st["Z"], st["s_int"], st["last_t"], site_bin, counts, st["occupancy"], tree, st["rng"],
-            st["fstate"], st["istate"], snaps, buf,
+            st["fstate"], st["istate"], snaps, acc,
             budget, float(duration), snapshot_times, edges, ev_t, ev_c, ev_b, ev_a,
-            P, T.n_clusters, T.shape3, T.R, T.wrap, T.nW, T.nV, T.Voff, T.cV, T.G, T.Gu, T.LT, T.Wbox,
-            T.n_urun, T.urun, T.n_aff, T.aff_o, T.aff_off, T.aff_sv, T.schunk, T.kchunk, T.cbounds,
+            P, T.n_clusters, T.shape3, T.R, T.wrap, T.nW, T.nV, T.Voff, T.cV, T.G, T.Gu, T.LT,
+            T.n_seg, T.seg, T.ent_p, T.ent_k, T.kpad, T.n_aff, T.aff_o, T.aff_off, T.aff_sv,
             inv_m, a0d, bare.gamma0, bare.delta0,
             gV, Zw, xi, dS, nodes,
         )

@@ -12,8 +12,11 @@ Three offset sets per orientation o:
   the minimum image and deduplicated, so on small lattices V never holds one
   site twice.
 * affected clusters: (orientation', anchor offset) of every cluster meeting W.
-* U: the support of K^-1 Delta S, W (+) stencil, kept as a dense local box
-  (scatter target) and as runs along the last axis (contiguous flush to Z).
+* U: the support of K^-1 Delta S, W (+) stencil, as runs along the last axis
+  cut into segments of at most SEG cells. Each segment lists its terms
+  (window site k, stencil row shifted to the segment): the kernel sums them in
+  a SEG-wide register accumulator and adds the result to Z once
+  (:func:`trsp_core.fast._simd.segment_sum`).
 """
 from __future__ import annotations
 
@@ -21,11 +24,7 @@ import attrs
 import numpy as np
 
 from trsp_core.errors import ParameterError
-
-#: Lengths of stencil chunks along the last axis (must match the explicit vector widths in _kernels).
-CHUNK_WIDTHS = (8, 4, 1)
-CHUNK = CHUNK_WIDTHS[0]
-
+from trsp_core.fast._simd import SEG
 
 @attrs.frozen(eq=False)
 class StencilInfo:
@@ -66,46 +65,79 @@ def _unique_rows(a: np.ndarray) -> np.ndarray:
     return a[np.sort(first)]
 
 
-def _runs(sorted_offsets: np.ndarray):
-    """Split lexicographically sorted offsets into runs of consecutive last-axis values: (start, length)."""
-    starts, lengths = [], []
-    for i, off in enumerate(sorted_offsets):
-        if lengths and (off[:2] == sorted_offsets[i - 1][:2]).all() and off[2] == sorted_offsets[i - 1][2] + 1:
-            lengths[-1] += 1
-        else:
-            starts.append(i)
-            lengths.append(1)
-    return np.asarray(starts, np.int64), np.asarray(lengths, np.int64)
+def _segments(W: np.ndarray, stencil: StencilInfo, kpad_row: int, seg_base: int, e_base: int):
+    """Output segments of K^-1 Delta S for window offsets W and the terms that feed each.
 
-
-def _chunks(stencil: StencilInfo, bstride: np.ndarray):
-    """Cover each last-axis row of the stencil with chunks whose lengths are in CHUNK_WIDTHS.
-
-    Each chunk is one explicit vector axpy in the kernel (``_simd``), so the
-    cost is the number of chunks, not of cells: a row of n cells takes an
-    8-chunk while n >= 5 cells are left (zero-padded: adding 0 * d leaves a
-    cell bit-identical), then a 4-chunk for 2..4 cells, then single cells.
-    The default stencil (rows of 1, 3, 5, 7, 9 cells) needs 66 chunks.
-    Chunks are sorted by width; ``bounds[i]:bounds[i+1]`` have width CHUNK_WIDTHS[i].
+    Returns (seg (n, 6): dx, dy, z0, length, first term, end term; ent_p; ent_k).
+    A term (k, stencil row r) adds kpad.flat[ent_p : ent_p + SEG] * Delta S_k to
+    the segment: kpad row r holds the K^-1 values of stencil row r at columns
+    SEG .. SEG + len - 1 and zeros elsewhere, so an offset into it shifts the row.
     """
+    srows = _stencil_rows(stencil)
+    # Output cells by (dx, dy) row, then maximal runs along the last axis, cut to SEG cells.
+    cells = {}
+    for w in W:
+        for r, ((sx, sy), (z0, vals)) in enumerate(srows):
+            key = (int(w[0] + sx), int(w[1] + sy))
+            cells.setdefault(key, set()).update(range(int(w[2] + z0), int(w[2] + z0 + len(vals))))
+    segs = []
+    for (x, y) in sorted(cells):
+        zs = sorted(cells[(x, y)])
+        start = prev = zs[0]
+        for z in zs[1:] + [None]:
+            if z is not None and z == prev + 1:
+                prev = z
+                continue
+            for z0 in range(start, prev + 1, SEG):
+                segs.append((x, y, z0, min(SEG, prev + 1 - z0)))
+            if z is not None:
+                start = prev = z
+    index = {}
+    for i, (x, y, z0, ln) in enumerate(segs):
+        index.setdefault((x, y), []).append(i)
+    terms = [[] for _ in segs]
+    for k, w in enumerate(W):
+        for r, ((sx, sy), (z0, vals)) in enumerate(srows):
+            key = (int(w[0] + sx), int(w[1] + sy))
+            lo, hi = int(w[2] + z0), int(w[2] + z0 + len(vals))
+            for i in index[key]:
+                _, _, s0, ln = segs[i]
+                if lo < s0 + ln and hi > s0:  # the term reaches this segment
+                    shift = lo - s0  # column of the row's first value in the segment
+                    terms[i].append((k, r * kpad_row + SEG - shift))
+    seg = np.zeros((len(segs), 6), np.int64)
+    ent_p, ent_k = [], []
+    for i, (x, y, z0, ln) in enumerate(segs):
+        seg[i, :4] = (x, y, z0, ln)
+        seg[i, 4] = e_base + len(ent_p)
+        for k, pos in terms[i]:
+            ent_k.append(k)
+            ent_p.append(pos)
+        seg[i, 5] = e_base + len(ent_p)
+    return seg, np.asarray(ent_p, np.int64), np.asarray(ent_k, np.int64)
+
+
+def _stencil_rows(stencil: StencilInfo):
+    """[((dx, dy), (first dz, values along dz))] with zeros filling any gap inside a row."""
     rows = {}
     for off, v in zip(stencil.offsets, stencil.values):
         rows.setdefault((int(off[0]), int(off[1])), {})[int(off[2])] = float(v)
-    by_width = {w: [] for w in CHUNK_WIDTHS}
-    for (x, y), zs in rows.items():
-        z, z_end = min(zs), max(zs) + 1
-        while z < z_end:
-            left = z_end - z
-            w = 8 if left >= 5 else (4 if left >= 2 else 1)
-            vals = [zs.get(z + q, 0.0) for q in range(w)] + [0.0] * (CHUNK - w)
-            by_width[w].append((int(np.dot([x, y, z], bstride)), vals))
-            z += w
-    rel, vals, bounds = [], [], [0]
-    for w in CHUNK_WIDTHS:
-        rel += [r for r, _ in by_width[w]]
-        vals += [v for _, v in by_width[w]]
-        bounds.append(len(rel))
-    return np.asarray(rel, np.int64), np.asarray(vals, float).reshape(-1, CHUNK), np.asarray(bounds, np.int64)
+    out = []
+    for key in sorted(rows):
+        zs = rows[key]
+        z0, z1 = min(zs), max(zs) + 1
+        out.append((key, (z0, np.array([zs.get(z, 0.0) for z in range(z0, z1)]))))
+    return out
+
+
+def _kpad(stencil: StencilInfo):
+    """(n_rows, row length) stencil rows at columns SEG.., zero padded for SEG-wide shifted loads."""
+    srows = _stencil_rows(stencil)
+    lmax = max(len(v) for _, (_, v) in srows)
+    kp = np.zeros((len(srows), 2 * SEG + lmax))
+    for r, (_, (_, vals)) in enumerate(srows):
+        kp[r, SEG: SEG + len(vals)] = vals
+    return kp
 
 
 def _padded(arrays, fill=0, dtype=None):
@@ -133,19 +165,16 @@ class KernelTables:
     G: np.ndarray           # (n_o, Wmax, Wmax) symmetric: its row j is also its column j
     Gu: np.ndarray          # (n_o, Wmax) G @ u_W
     LT: np.ndarray          # (n_o, Wmax, Wmax) transposed lower Cholesky factor of K_Delta
-    Wbox: np.ndarray        # (n_o, Wmax) linear index of each window site in the local box
-    n_urun: np.ndarray      # (n_o,)
-    urun: np.ndarray        # (n_o, Umax, 5): dx, dy, z0, length, box start
+    n_seg: np.ndarray       # (n_o,)
+    seg: np.ndarray         # (n_o, Smax, 6): dx, dy, z0, length, first and end term (into ent_p / ent_k)
+    ent_p: np.ndarray       # (n_terms,) offset into kpad.flat of each term's shifted stencil row
+    ent_k: np.ndarray       # (n_terms,) window position of each term's Delta S
+    kpad: np.ndarray        # (n_stencil_rows, 2 SEG + longest row) zero-padded stencil rows
     n_aff: np.ndarray       # (n_o,)
     aff_o: np.ndarray       # (n_o, Amax) orientation of each affected cluster
     aff_off: np.ndarray     # (n_o, Amax, 3) its anchor offset
     aff_sv: np.ndarray      # (n_o, Amax, m) positions in V of its sites (cluster order)
-    # stencil of K^-1 in the local box, as chunks along the last axis (see _chunks)
-    schunk: np.ndarray      # (n_chunks,) relative box index of each chunk's first cell
-    kchunk: np.ndarray      # (n_chunks, CHUNK) K^-1 values (0 in padding)
-    cbounds: np.ndarray     # (len(CHUNK_WIDTHS)+1,) chunk index ranges per width
     kvals: np.ndarray       # (n_s,) the kept values, for reporting
-    box_size: int
     stencil: StencilInfo
     cluster_offsets: np.ndarray  # (n_o, m, 3)
 
@@ -168,14 +197,9 @@ def build_tables(model, tolerance: float = 1e-4, exact: bool = False) -> KernelT
     kernels = [model.window_kernel(o) for o in range(n_o)]
     Ws = [_pad3(k.window_offsets) for k in kernels]
 
-    # Local box covering W (+) stencil for every orientation.
-    lo = np.min([w.min(0) for w in Ws], axis=0) + stencil.offsets.min(0)
-    hi = np.max([w.max(0) for w in Ws], axis=0) + stencil.offsets.max(0)
-    hi = hi + np.array([0, 0, CHUNK])  # room for the zero padding of the last chunk of a row
-    bdim = hi - lo + 1
-    bstride = np.array([bdim[1] * bdim[2], bdim[2], 1], np.int64)
-
-    Voffs, cVs, Wboxes, uruns, aff_os, aff_offs, aff_svs = [], [], [], [], [], [], []
+    kpad = _kpad(stencil)
+    Voffs, cVs, segs, ent_ps, ent_ks, aff_os, aff_offs, aff_svs = [], [], [], [], [], [], [], []
+    n_terms = 0
     for o, W in enumerate(Ws):
         # Clusters meeting W: anchor = w - (site offset), reduced and deduplicated per orientation.
         aff_o, aff_off = [], []
@@ -195,23 +219,21 @@ def build_tables(model, tolerance: float = 1e-4, exact: bool = False) -> KernelT
         key = {tuple(v): i for i, v in enumerate(V)}
         cV = np.array([key[tuple(s)] for s in corient[o]], np.int64)
         aff_sv = np.array([[key[tuple(s)] for s in row] for row in aff_sites], np.int64)
-        # Box cells touched by the stencil scatter, flushed as runs along the last axis.
-        wbox = (W - lo) @ bstride
-        cells = np.unique((wbox[:, None] + stencil.offsets @ bstride).reshape(-1))  # only these get non-zero adds
-        coff = np.stack(np.unravel_index(cells, bdim), -1) + lo
-        starts, lengths = _runs(coff)
-        urun = np.column_stack([coff[starts, 0], coff[starts, 1], coff[starts, 2], lengths, cells[starts]])
+        seg, ent_p, ent_k = _segments(W, stencil, kpad.shape[1], 0, n_terms)
+        n_terms += len(ent_p)
         Voffs.append(V)
         cVs.append(cV)
-        Wboxes.append(wbox)
-        uruns.append(urun)
+        segs.append(seg)
+        ent_ps.append(ent_p)
+        ent_ks.append(ent_k)
         aff_os.append(aff_o)
         aff_offs.append(aff_off)
         aff_svs.append(aff_sv)
 
-    schunk, kchunk, cbounds = _chunks(stencil, bstride)
+    seg_lo = np.concatenate([sg[:, :3] for sg in segs])
+    seg_hi = np.concatenate([sg[:, :3] + np.column_stack([0 * sg[:, 3], 0 * sg[:, 3], sg[:, 3]]) for sg in segs])
     R = int(max(np.abs(np.concatenate(Voffs)).max(), np.abs(np.concatenate(aff_offs)).max(),
-                np.abs(lo).max(), np.abs(hi).max())) + 1
+                np.abs(seg_lo).max(), np.abs(seg_hi).max())) + 1
     Lmax = int(shape3.max())
     wrap = np.zeros((3, Lmax + 2 * R), np.int64)
     axis_stride = np.array([shape3[1] * shape3[2], shape3[2], 1], np.int64)
@@ -231,9 +253,10 @@ def build_tables(model, tolerance: float = 1e-4, exact: bool = False) -> KernelT
     return KernelTables(
         shape3=shape3, R=R, wrap=wrap, m=int(m), n_sites=lat.n_sites, n_clusters=model.n_clusters,
         nW=np.array([len(W) for W in Ws], np.int64), nV=np.array([len(v) for v in Voffs], np.int64),
-        Voff=_padded(Voffs), cV=np.stack(cVs), G=G, Gu=Gu, LT=LT, Wbox=_padded(Wboxes),
-        n_urun=np.array([len(u) for u in uruns], np.int64), urun=_padded(uruns),
+        Voff=_padded(Voffs), cV=np.stack(cVs), G=G, Gu=Gu, LT=LT,
+        n_seg=np.array([len(sg) for sg in segs], np.int64), seg=_padded(segs),
+        ent_p=np.concatenate(ent_ps), ent_k=np.concatenate(ent_ks), kpad=kpad,
         n_aff=np.array([len(a) for a in aff_os], np.int64), aff_o=_padded(aff_os), aff_off=_padded(aff_offs),
-        aff_sv=_padded(aff_svs), schunk=schunk, kchunk=kchunk, cbounds=cbounds, kvals=stencil.values.copy(), box_size=int(np.prod(bdim)),
+        aff_sv=_padded(aff_svs), kvals=stencil.values.copy(),
         stencil=stencil, cluster_offsets=np.stack(corient),
     )
