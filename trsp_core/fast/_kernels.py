@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from trsp_core.fast._rng import fill_normals, next_double
-from trsp_core.fast._simd import segment_sum
+from trsp_core.fast._simd import prefetch, segment_sum
 from trsp_core.fast._sumtree import rebuild, refresh_ancestors, select
 
 DONE_BUDGET = 0    # the chunk's event budget is used up
@@ -155,8 +155,27 @@ def run_chunk(
         az = a % L2
         nv = nV[o]
         nw = nW[o]
+        # Prefetch what the end of the event writes (sum-tree leaves and their parents, Z
+        # segments) so that, on large lattices, the cache misses overlap the matvec below.
+        na = n_aff[o]
+        for k in range(na):
+            leaf = P + _site(wrap, R, ax, ay, az, aff_off[o, k, 0], aff_off[o, k, 1], aff_off[o, k, 2]) * n_o + aff_o[o, k]
+            nodes[k] = leaf
+            prefetch(tree, leaf)
+            prefetch(tree, leaf >> 1)
+        for r in range(n_seg[o]):
+            gxy = wrap[0, ax + seg[o, r, 0] + R] + wrap[1, ay + seg[o, r, 1] + R]
+            prefetch(Z, gxy + wrap[2, az + seg[o, r, 2] + R])
+            prefetch(Z, gxy + wrap[2, az + seg[o, r, 2] + seg[o, r, 3] - 1 + R])
         for k in range(nv):
-            gV[k] = _site(wrap, R, ax, ay, az, Voff[o, k, 0], Voff[o, k, 1], Voff[o, k, 2])
+            g = _site(wrap, R, ax, ay, az, Voff[o, k, 0], Voff[o, k, 1], Voff[o, k, 2])
+            gV[k] = g
+            if k < nw:  # per-site state written after the matvec
+                prefetch(s_int, g)
+                prefetch(last_t, g)
+                prefetch(site_bin, g)
+            else:  # read by the re-rating
+                prefetch(S, g)
         ssum = 0.0
         for j in range(m):
             v = S[gV[cV[o, j]]]
@@ -216,15 +235,11 @@ def run_chunk(
         # aff_* are sorted by anchor offset then orientation, so (away from the
         # periodic wrap) the leaves come in increasing order and the level-wise
         # refresh below recomputes each dirty parent once.
-        na = n_aff[o]
-        for k in range(na):
+        for k in range(na):  # nodes[:na] = their leaves (computed with the prefetch above)
             s = 0.0
             for j in range(m):
                 s += S[gV[aff_sv[o, k, j]]]
-            anchor = _site(wrap, R, ax, ay, az, aff_off[o, k, 0], aff_off[o, k, 1], aff_off[o, k, 2])
-            leaf = P + anchor * n_o + aff_o[o, k]
-            tree[leaf] = _rate(s, inv_m, a0d, gamma0, delta0)
-            nodes[k] = leaf
+            tree[nodes[k]] = _rate(s, inv_m, a0d, gamma0, delta0)
         refresh_ancestors(tree, nodes, na)
 
         ev_t[done] = t
