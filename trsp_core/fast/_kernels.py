@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from trsp_core.fast._rng import fill_normals, next_double
-from trsp_core.fast._simd import prefetch, segment_sum
+from trsp_core.fast._simd import prefetch, segment_sum, segment_sum8
 from trsp_core.fast._sumtree import rebuild, refresh_ancestors, select
 
 DONE_BUDGET = 0    # the chunk's event budget is used up
@@ -219,10 +219,13 @@ def run_chunk(
 
         # --- Z += K^-1 Delta S: per output segment, sum its terms in registers, add once --
         for r in range(n_seg[o]):
-            segment_sum(acc, kpad, ent_p, ent_k, dS, seg[o, r, 4], seg[o, r, 5])
+            ln = seg[o, r, 3]
+            if ln <= 8:
+                segment_sum8(acc, kpad, ent_p, ent_k, dS, seg[o, r, 4], seg[o, r, 5])
+            else:
+                segment_sum(acc, kpad, ent_p, ent_k, dS, seg[o, r, 4], seg[o, r, 5])
             gxy = wrap[0, ax + seg[o, r, 0] + R] + wrap[1, ay + seg[o, r, 1] + R]
             z0 = az + seg[o, r, 2]
-            ln = seg[o, r, 3]
             if z0 >= 0 and z0 + ln <= L2:  # no wrap along the last axis: contiguous in Z
                 g0 = gxy + z0
                 for q in range(ln):

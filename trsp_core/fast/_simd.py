@@ -66,51 +66,59 @@ def _splat(builder, vty, value, width):
     return builder.shuffle_vector(v, undef, ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width))
 
 
-@intrinsic
-def segment_sum(typingctx, out, kpad, ent_p, ent_k, d, e0, e1):
-    """out[:SEG] = sum_{e0 <= i < e1} kpad.flat[ent_p[i] : ent_p[i] + SEG] * d[ent_k[i]].
+def _make_segment_sum(width):
+    @intrinsic
+    def segment_sum(typingctx, out, kpad, ent_p, ent_k, d, e0, e1):
+        """out[:w] = sum_{e0 <= i < e1} kpad.flat[ent_p[i] : ent_p[i] + w] * d[ent_k[i]], w = 16 or 8.
 
-    The SEG-wide accumulator lives in registers for the whole loop (an alloca
-    that LLVM promotes), so a segment of the K^-1 Delta S update costs one
-    vector load, multiply and add per (window site, stencil row) pair and a
-    single store at the end, instead of a load/store round trip per cell.
-    Even and odd terms go to two accumulators (two independent add chains),
-    summed at the end; products and sums are separately rounded (no fused
-    multiply-add), so the result depends only on the term order.
-    """
-    sig = types.void(out, kpad, ent_p, ent_k, d, types.intp, types.intp)
+        The w-wide accumulator lives in registers for the whole loop (an alloca
+        that LLVM promotes), so a segment of the K^-1 Delta S update costs one
+        vector load, multiply and add per (window site, stencil row) pair and a
+        single store at the end, instead of a load/store round trip per cell.
+        Even and odd terms go to two accumulators (two independent add chains),
+        summed at the end; products and sums are separately rounded (no fused
+        multiply-add), so the result depends only on the term order.
+        """
+        sig = types.void(out, kpad, ent_p, ent_k, d, types.intp, types.intp)
 
-    def codegen(context, builder, signature, args):
-        out_v, kpad_v, ep_v, ek_v, d_v, e0_v, e1_v = args
-        arr = [context.make_array(t)(context, builder, v) for t, v in zip(signature.args[:5], args[:5])]
-        out_a, kpad_a, ep_a, ek_a, d_a = arr
-        vty = ir.VectorType(ir.DoubleType(), SEG)
-        zero = ir.Constant(vty, [0.0] * SEG)
-        acc0 = cgutils.alloca_once_value(builder, zero)
-        acc1 = cgutils.alloca_once_value(builder, zero)
-        one = ir.Constant(e0_v.type, 1)
+        def codegen(context, builder, signature, args):
+            out_v, kpad_v, ep_v, ek_v, d_v, e0_v, e1_v = args
+            arr = [context.make_array(t)(context, builder, v) for t, v in zip(signature.args[:5], args[:5])]
+            out_a, kpad_a, ep_a, ek_a, d_a = arr
+            vty = ir.VectorType(ir.DoubleType(), width)
+            zero = ir.Constant(vty, [0.0] * width)
+            acc0 = cgutils.alloca_once_value(builder, zero)
+            acc1 = cgutils.alloca_once_value(builder, zero)
+            one = ir.Constant(e0_v.type, 1)
 
-        def add_term(accp, i):
-            p = builder.load(builder.gep(ep_a.data, [i]))
-            k = builder.load(builder.gep(ek_a.data, [i]))
-            dk = builder.load(builder.gep(d_a.data, [k]))
-            kv = builder.load(builder.bitcast(builder.gep(kpad_a.data, [p]), vty.as_pointer()), align=8)
-            builder.store(builder.fadd(builder.load(accp), builder.fmul(kv, _splat(builder, vty, dk, SEG))), accp)
+            def add_term(accp, i):
+                p = builder.load(builder.gep(ep_a.data, [i]))
+                k = builder.load(builder.gep(ek_a.data, [i]))
+                dk = builder.load(builder.gep(d_a.data, [k]))
+                kv = builder.load(builder.bitcast(builder.gep(kpad_a.data, [p]), vty.as_pointer()), align=8)
+                builder.store(builder.fadd(builder.load(accp), builder.fmul(kv, _splat(builder, vty, dk, width))), accp)
 
-        # Two accumulators (even / odd terms) halve the chain of dependent vector adds.
-        npair = builder.sdiv(builder.sub(e1_v, e0_v), ir.Constant(e0_v.type, 2))
-        with cgutils.for_range(builder, npair) as loop:
-            i = builder.add(e0_v, builder.mul(loop.index, ir.Constant(e0_v.type, 2)))
-            add_term(acc0, i)
-            add_term(acc1, builder.add(i, one))
-        last = builder.add(e0_v, builder.mul(npair, ir.Constant(e0_v.type, 2)))
-        with builder.if_then(builder.icmp_signed("<", last, e1_v)):
-            add_term(acc0, last)
-        total = builder.fadd(builder.load(acc0), builder.load(acc1))
-        builder.store(total, builder.bitcast(out_a.data, vty.as_pointer()), align=8)
-        return context.get_dummy_value()
+            # Two accumulators (even / odd terms) halve the chain of dependent vector adds.
+            npair = builder.sdiv(builder.sub(e1_v, e0_v), ir.Constant(e0_v.type, 2))
+            with cgutils.for_range(builder, npair) as loop:
+                i = builder.add(e0_v, builder.mul(loop.index, ir.Constant(e0_v.type, 2)))
+                add_term(acc0, i)
+                add_term(acc1, builder.add(i, one))
+            last = builder.add(e0_v, builder.mul(npair, ir.Constant(e0_v.type, 2)))
+            with builder.if_then(builder.icmp_signed("<", last, e1_v)):
+                add_term(acc0, last)
+            total = builder.fadd(builder.load(acc0), builder.load(acc1))
+            builder.store(total, builder.bitcast(out_a.data, vty.as_pointer()), align=8)
+            return context.get_dummy_value()
 
-    return sig, codegen
+        return sig, codegen
+
+    return segment_sum
+
+
+#: SEG-wide and 8-wide versions (segments of at most 8 cells do half the work with the 8-wide one)
+segment_sum = _make_segment_sum(SEG)
+segment_sum8 = _make_segment_sum(8)
 
 
 @intrinsic
