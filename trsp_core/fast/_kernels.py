@@ -112,7 +112,7 @@ def run_chunk(
     # rate law
     inv_m, a0d, gamma0, delta0,
     # scratch
-    gV, Zw, xi, dS, nodes,
+    gV, Zw, xi, dS, nodes, Sv,
 ):
     """Run at most ``budget`` events. fstate = [t]; istate = [n_events, next_snapshot].
 
@@ -238,10 +238,12 @@ def run_chunk(
         # aff_* are sorted by anchor offset then orientation, so (away from the
         # periodic wrap) the leaves come in increasing order and the level-wise
         # refresh below recomputes each dirty parent once.
+        for k in range(nv):  # S on V once, so the sums below read a small local array
+            Sv[k] = S[gV[k]]
         for k in range(na):  # nodes[:na] = their leaves (computed with the prefetch above)
             s = 0.0
             for j in range(m):
-                s += S[gV[aff_sv[o, k, j]]]
+                s += Sv[aff_sv[o, k, j]]
             tree[nodes[k]] = _rate(s, inv_m, a0d, gamma0, delta0)
         refresh_ancestors(tree, nodes, na)
 
