@@ -183,3 +183,51 @@ def test_exact_and_truncated_modes_agree(tmp_path):
     np.testing.assert_allclose(a.s_after[:n], b.s_after[:n], atol=1e-3)
     # The Z drift between exact refreshes stays within a few times the dropped K^-1 weight.
     assert b.info["n_refresh"] >= 2 and 0 < b.info["z_max_drift_rel"] < 50 * b.info["truncation_rel_error"]
+
+
+def test_leaf_order_round_trip_and_select_maps_back():
+    """Spatial leaf order: leaf_of / cluster_of are inverse bijections on [0, Nc)."""
+    N, n_o = 216, 3
+    c = np.arange(N * n_o)
+    leaf = _sumtree.leaf_of(c, N, n_o)
+    assert np.array_equal(np.sort(leaf), c)
+    assert np.array_equal(_sumtree.cluster_of(leaf, N, n_o), c)
+
+
+@pytest.mark.parametrize("edges", [np.linspace(-3, 3, 49), np.sort(np.random.default_rng(2).normal(size=20)),
+                                   np.array([-np.inf, -1.0, 0.0, 1.0, np.inf]), np.array([0.0, 0.0, 1.0, 1.0, 2.0])])
+def test_bin_of_matches_searchsorted(edges):
+    xs = np.concatenate([np.random.default_rng(3).normal(size=2000) * 3, edges[np.isfinite(edges)],
+                         [np.nan, np.inf, -np.inf]])
+    ref = np.searchsorted(edges, xs, "right") - 1
+    ref[(ref < 0) | (ref >= len(edges) - 1) | np.isnan(xs)] = -1
+    assert np.array_equal([_kernels.bin_of(x, edges) for x in xs], ref)
+
+
+def test_segment_terms_reproduce_the_stencil_convolution():
+    """Segments x terms of the tables = K^-1 stencil convolved with the window (the Z update's algebra)."""
+    from trsp_core.fast._simd import SEG
+
+    m = build_model(size=10, temperature=0.6)
+    T = kernel_tables(m)
+    rng = np.random.default_rng(4)
+    for o in range(T.n_orientations):
+        nw = T.nW[o]
+        W = T.Voff[o, :nw]
+        d = rng.normal(size=nw)
+        expect = {}
+        for k in range(nw):
+            for off, v in zip(T.stencil.offsets, T.stencil.values):
+                key = tuple(int(x) for x in W[k] + off)
+                expect[key] = expect.get(key, 0.0) + v * d[k]
+        got = {}
+        kflat = T.kpad.ravel()
+        for sx, sy, z0, ln, e0, e1 in T.seg[o, :T.n_seg[o]]:
+            acc = np.zeros(SEG)
+            for e in range(e0, e1):
+                acc += kflat[T.ent_p[e]:T.ent_p[e] + SEG] * d[T.ent_k[e]]
+            assert np.all(acc[ln:] == 0)
+            for q in range(ln):
+                got[(int(sx), int(sy), int(z0 + q))] = acc[q]
+        assert set(got) == set(expect)
+        np.testing.assert_allclose([got[k] for k in expect], list(expect.values()), atol=1e-13)
