@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from trsp_core.fast._rng import fill_normals, next_double
-from trsp_core.fast._simd import prefetch, segment_sum, segment_sum8
+from trsp_core.fast._simd import fexp, prefetch, segment_sum, segment_sum8
 from trsp_core.fast._sumtree import rebuild, refresh_ancestors, select
 
 DONE_BUDGET = 0    # the chunk's event budget is used up
@@ -27,9 +27,15 @@ DONE_DURATION = 1  # the next event would fall beyond the duration
 
 
 @njit(cache=True, inline="always")
-def _rate(ssum, inv_m, a0d, gamma0, delta0):
+def _exponent(ssum, inv_m, gamma0, delta0):
     sb = ssum * inv_m
-    return a0d * math.exp(gamma0 * sb - delta0 * sb * sb)
+    return gamma0 * sb - delta0 * sb * sb
+
+
+@njit(cache=True, inline="always")
+def _rate(ssum, inv_m, a0d, gamma0, delta0):
+    # The event loop computes the same two steps in separate loops: identical bits.
+    return a0d * fexp(_exponent(ssum, inv_m, gamma0, delta0))
 
 
 @njit(cache=True)
@@ -112,7 +118,7 @@ def run_chunk(
     # rate law
     inv_m, a0d, gamma0, delta0,
     # scratch
-    gV, Zw, xi, dS, nodes, Sv,
+    gV, Zw, xi, dS, nodes, Sv, xr,
 ):
     """Run at most ``budget`` events. fstate = [t]; istate = [n_events, next_snapshot].
 
@@ -240,11 +246,15 @@ def run_chunk(
         # refresh below recomputes each dirty parent once.
         for k in range(nv):  # S on V once, so the sums below read a small local array
             Sv[k] = S[gV[k]]
-        for k in range(na):  # nodes[:na] = their leaves (computed with the prefetch above)
+        for k in range(na):
             s = 0.0
             for j in range(m):
                 s += Sv[aff_sv[o, k, j]]
-            tree[nodes[k]] = _rate(s, inv_m, a0d, gamma0, delta0)
+            xr[k] = _exponent(s, inv_m, gamma0, delta0)
+        for k in range(na):  # branch-free exp: this loop vectorises
+            xr[k] = a0d * fexp(xr[k])
+        for k in range(na):  # nodes[:na] = their leaves (computed with the prefetch above)
+            tree[nodes[k]] = xr[k]
         refresh_ancestors(tree, nodes, na)
 
         ev_t[done] = t

@@ -127,7 +127,7 @@ def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress,
     nwmax, nvmax, namax = tables.G.shape[1], tables.Voff.shape[1], tables.aff_o.shape[1]
     gV, Zw, xi, dS = np.empty(nvmax, np.int64), np.empty(nwmax), np.empty(nwmax), np.empty(nwmax)
     nodes = np.empty(namax, np.int64)
-    Sv = np.empty(nvmax)
+    Sv, xr = np.empty(nvmax), np.empty(namax)
     acc = np.zeros(SEG)
     T = tables
     last_ckpt = _time.perf_counter()
@@ -158,7 +158,7 @@ def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress,
             P, T.n_clusters, T.shape3, T.R, T.wrap, T.nW, T.nV, T.Voff, T.cV, T.G, T.Gu, T.LT,
             T.n_seg, T.seg, T.ent_p, T.ent_k, T.kpad, T.n_aff, T.aff_o, T.aff_off, T.aff_sv,
             inv_m, a0d, bare.gamma0, bare.delta0,
-            gV, Zw, xi, dS, nodes, Sv,
+            gV, Zw, xi, dS, nodes, Sv, xr,
         )
         loop_wall += _time.perf_counter() - t0
         loop_events += done
