@@ -20,8 +20,6 @@ The netCDF layout (see docs/md-data-format.md) is the interchange format with
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Mapping
@@ -306,23 +304,8 @@ def read_netcdf(path) -> Trajectory:
 
 
 def atomic_write(path, write) -> None:
-    """Call ``write(tmp_path)`` on a temp file beside ``path``, then os.replace.
+    """Call ``write(tmp_path)`` on a temp file beside ``path``, then rename it into place."""
+    from trsp_core.atomic import atomic_path
 
-    Same directory so the rename is atomic (same filesystem); readers never
-    see a half-written file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    # mkstemp makes the file 0600; give the result the usual umask permissions.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        write(str(tmp))
