@@ -47,9 +47,10 @@ class ClusterRule(abc.ABC):
                 )
         return sites, np.concatenate(orient).astype(np.int64)
 
-    def coordination(self, lattice: Lattice) -> int:
-        """z: how many clusters contain a given site."""
-        sites, _ = self.clusters(lattice)
+    def coordination(self, lattice: Lattice, sites: np.ndarray | None = None) -> int:
+        """z: how many clusters contain a given site (pass ``sites`` if already built)."""
+        if sites is None:
+            sites, _ = self.clusters(lattice)
         return int((sites == 0).any(axis=1).sum())
 
 

@@ -62,7 +62,7 @@ class Model:
             )
         self.orientations = cluster_rule.orientations(lattice)
         self.cluster_sites, self.cluster_orientation = cluster_rule.clusters(lattice)
-        self.z = cluster_rule.coordination(lattice)
+        self.z = cluster_rule.coordination(lattice, self.cluster_sites)
         self.geometry = cluster_geometry(self.orientations[0], lattice, p.correlation, self.z)
         self.observed: ObservedRate = rate_law.observed(p, self.temperature)
         self.bare: BareRate = bare_from_observed(self.observed, self.mu, self.geometry)
