@@ -41,6 +41,14 @@ def test_run_key_identity():
     assert k != run_key(v, 0.5, 3, 101.0, "reference")
     assert k != run_key(v, 0.5, 3, 100.0, "fast")
     assert k != run_key(normalise_variant({"size": 4, "facilitation": 0.6}), 0.5, 3, 100.0, "reference")
+    # the resolved parameters are part of the identity: changed package defaults (same
+    # variant, no parameter file, explicit duration) must not reuse old runs
+    from trsp_core.params import DescriptorParams
+
+    p = DescriptorParams()
+    kp = run_key(v, 0.5, 3, 100.0, "reference", params=p)
+    assert kp == run_key(v, 0.5, 3, 100.0, "reference", params=DescriptorParams())
+    assert kp != run_key(v, 0.5, 3, 100.0, "reference", params=DescriptorParams(e0=p.e0 + 0.1))
 
 
 def test_variant_product_and_lists():

@@ -59,7 +59,7 @@ def plan_runs(variants, temperatures, seeds: int, seed: int, out: Path, backend:
             point = {"variant_index": vi, "variant": v, "temperature": float(T), "duration": dur, "paths": [],
                      "m": int(model.cluster_sites.shape[1]), "T0": float(model.params.T0)}
             for s in range(seed, seed + seeds):
-                k = run_key(v, T, s, dur, backend)
+                k = run_key(v, T, s, dur, backend, params=model.params)
                 path = out / "runs" / f"{k}.nc"
                 runs.append({"key": k, "path": str(path), "variant": v, "temperature": float(T), "seed": s,
                              "duration": dur, "backend": backend})

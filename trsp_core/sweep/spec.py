@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 #: bump when the content of a per-run file changes incompatibly (invalidates old hashes)
-RUN_FORMAT = 1
+RUN_FORMAT = 2
 
 #: model options a variant may set (the same names as ``trsp compose``)
 VARIANT_KEYS = ("descriptor", "lattice", "size", "cluster", "delta_rule", "rate", "facilitation", "params")
@@ -80,13 +80,28 @@ def _file_digest(path: str | None) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
+def params_digest(params) -> str:
+    """Digest of the resolved descriptor parameters (an attrs instance).
+
+    Part of a run's identity so that a changed parameter file *or* changed package
+    defaults never lets a resumed sweep reuse runs made with other numbers.
+    """
+    import attrs
+
+    return hashlib.sha256(json.dumps(attrs.asdict(params), sort_keys=True).encode()).hexdigest()[:16]
+
+
 def run_key(variant: dict, temperature: float, seed: int, duration: float, backend: str,
-            observables: tuple[str, ...] = ()) -> str:
-    """Content hash of one run: identical inputs give the same file name."""
+            params=None) -> str:
+    """Content hash of one run: identical inputs give the same file name.
+
+    ``params``: the resolved descriptor parameters of the run's model; without them only
+    the parameter file's bytes are hashed (package defaults then are not covered).
+    """
     payload = {
         "format": RUN_FORMAT,
         "variant": {k: variant[k] for k in VARIANT_KEYS if k != "params"},
-        "params_sha": _file_digest(variant.get("params")),
+        "params_sha": params_digest(params) if params is not None else _file_digest(variant.get("params")),
         "temperature": round(float(temperature), 12),
         "seed": int(seed),
         "duration": float(f"{float(duration):.12g}"),
