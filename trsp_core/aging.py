@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from trsp_core.atomic import atomic_path
-from trsp_core.sweep.spec import auto_run_length, normalise_variant, resolve_backend, variant_label
+from trsp_core.sweep.spec import auto_run_length, normalise_variant, params_digest, resolve_backend, variant_label
 from trsp_core.sweep.tasks import is_finished, model_options
 
 #: the two models of Fig. 8: the TRSP model and the independent-site trap model
@@ -31,8 +31,11 @@ def time_grid(duration: float, n_times: int = 40, t_min: float | None = None) ->
     return np.geomspace(t_min, duration, n_times)
 
 
-def aging_key(variant: dict, ti: float, tf: float, seed: int, duration: float, n_times: int, backend: str) -> str:
-    payload = {"kind": "aging", "format": 1, "variant": {k: v for k, v in variant.items() if k != "params"},
+def aging_key(variant: dict, ti: float, tf: float, seed: int, duration: float, n_times: int, backend: str,
+              params=None) -> str:
+    """Content hash of one aging run; ``params`` (resolved descriptor parameters) are part of it."""
+    payload = {"kind": "aging", "format": 2, "variant": {k: v for k, v in variant.items() if k != "params"},
+               "params": params_digest(params) if params is not None else None,
                "ti": round(ti, 12), "tf": round(tf, 12), "seed": seed, "duration": float(f"{duration:.12g}"),
                "n_times": n_times, "backend": backend}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
@@ -72,9 +75,10 @@ def plan_aging(ti, tfs, seeds, seed, size, backend, duration, tau_factor, max_du
     for name, opts in (models or AGING_MODELS).items():
         v = normalise_variant({**opts, "size": size})
         for tf in tfs:
-            dur = float(duration) if duration else auto_run_length(build_model(**model_options(v, tf)), tau_factor, max_duration)
+            model = build_model(**model_options(v, tf))
+            dur = float(duration) if duration else auto_run_length(model, tau_factor, max_duration)
             for s in range(seed, seed + seeds):
-                k = aging_key(v, ti, tf, s, dur, n_times, backend)
+                k = aging_key(v, ti, tf, s, dur, n_times, backend, params=model.params)
                 specs.append({"model": name, "variant": v, "ti": float(ti), "tf": float(tf), "seed": s, "duration": dur,
                               "n_times": n_times, "backend": backend, "key": k, "path": str(out / "runs" / f"aging-{k}.nc")})
     return specs
