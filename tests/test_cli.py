@@ -6,6 +6,8 @@ import sys
 import pytest
 import xarray as xr
 
+from trsp_core.params import DescriptorParams
+
 TRSP = [sys.executable, "-c", "from trsp_core.cli import main; main()"]
 
 
@@ -38,7 +40,7 @@ def test_compose_writes_labelled_netcdf(tmp_path):
             assert "units" in var.attrs and "long_name" in var.attrs, name
         assert ds.attrs["plugin_descriptor"] == "softness-kalj"
         assert ds.attrs["plugin_cluster"] == "plaquette"
-        assert json.loads(ds.attrs["parameters_json"])["param_e0"] == 3.0
+        assert json.loads(ds.attrs["parameters_json"])["param_e0"] == DescriptorParams().e0
         assert "trsp_version" in ds.attrs
         assert ds.sizes["event"] == summary["events"]
         assert float(ds["tau_alpha"]) == pytest.approx(summary["tau_alpha"])

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from trsp_core.compose import build_model
+from trsp_core.job import mean_rate_time
 from trsp_core.params import DescriptorParams, write_params_toml
 from trsp_core.simulate import available_backends, simulate
 
@@ -30,7 +31,7 @@ def test_e0_sigma0_only_rescale_time(tmp_path, backend, cluster):
     factor = math.exp(DSIGMA0 - DE0 / T)  # A2 / A1
     assert m2.observed.A / m1.observed.A == pytest.approx(factor, rel=1e-12)
 
-    duration = 500.0
+    duration = 3.0 * mean_rate_time(m1)  # a few hundred events whatever the defaults
     r1 = simulate(m1, duration, seed=11, backend=backend)
     r2 = simulate(m2, duration / factor, seed=11, backend=backend)
     assert r1.n_events > 100

@@ -74,10 +74,12 @@ class DescriptorParams:
     C1: float = _float(default=1.2, validator=_finite)
     xi: float = _float(default=1.0, validator=_positive)
     # Rate law.
-    e0: float = _float(default=3.0, validator=_finite)
+    # e0 = 4, Sigma0 = 3.85: see docs/model.md "Default parameters" (steeper than
+    # MODEL.md's 3.0 / 2.5, same rate at the onset T0; e0 and Sigma0 only set A(T)).
+    e0: float = _float(default=4.0, validator=_finite)
     e1: float = _float(default=-1.0, validator=_finite)
     e2: float = _float(default=0.03, validator=_finite)
-    Sigma0: float = _float(default=2.5, validator=_finite)
+    Sigma0: float = _float(default=3.85, validator=_finite)
     T0: float = _float(default=0.74, validator=_positive)
     d: float = _float(default=4.0, validator=_positive)
     # Kicks.
