@@ -32,10 +32,10 @@ TEMPS = (0.42, 0.47, 0.53, 0.6)
 
 
 @pytest.fixture(scope="module")
-def roundtrip(tmp_path_factory):
+def roundtrip(tmp_path_factory, roundtrip_params):
     data = []
     for i, T in enumerate(TEMPS):
-        m = build_model(descriptor="softness-kalj", size=8, cluster="single", temperature=T)
+        m = build_model(descriptor="softness-kalj", size=8, cluster="single", temperature=T, params=roundtrip_params)
         data.append(concat([lattice_data(m, 500, seed=1000 * i + r) for r in range(6)]))
     res = measure(data, MeasureOptions(cluster="single", far_r=4.0))
     out = tmp_path_factory.mktemp("measure")

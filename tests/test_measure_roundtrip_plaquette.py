@@ -25,10 +25,10 @@ TEMPS = (0.42, 0.47, 0.53, 0.6)
 
 
 @pytest.fixture(scope="module")
-def plaquette_roundtrip():
+def plaquette_roundtrip(roundtrip_params):
     data, models = [], []
     for i, T in enumerate(TEMPS):
-        m = build_model(descriptor="softness-kalj", size=8, cluster="plaquette", temperature=T)
+        m = build_model(descriptor="softness-kalj", size=8, cluster="plaquette", temperature=T, params=roundtrip_params)
         models.append(m)
         data.append(concat([lattice_data(m, 500, seed=7000 + 100 * i + r) for r in range(6)]))
     res = measure(data, MeasureOptions(cluster="plaquette", far_r=4.0))
