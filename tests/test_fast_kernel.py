@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 
 from trsp_core.compose import build_model
+from trsp_core.job import mean_rate_time
 from trsp_core.overlap import overlap_samples
 from trsp_core.simulate import simulate
 
@@ -22,12 +23,14 @@ ALPHA = 1e-3
 N_SEEDS = 10
 SHIFTS = ([0, 0, 0], [1, 0, 0], [1, 1, 0])
 
-# (cluster, delta rule, T, facilitation, duration in frames): both rules, m = 1 and 4, c = 1 and 0.2.
+# (cluster, delta rule, T, facilitation, duration in mean per-site rearrangement times
+# d/<P(R|S)>, so the statistics do not depend on the rate law's time scale):
+# both rules, m = 1 and 4, c = 1 and 0.2.
 CONFIGS = [
-    ("plaquette", "nearest", 0.55, 1.0, 600.0),
-    ("plaquette", "center-of-mass", 0.7, 0.2, 300.0),
-    ("single", "nearest", 0.6, 0.2, 150.0),
-    ("single", "center-of-mass", 0.5, 1.0, 300.0),
+    ("plaquette", "nearest", 0.55, 1.0, 6.4),
+    ("plaquette", "center-of-mass", 0.7, 0.2, 12.4),
+    ("single", "nearest", 0.6, 0.2, 2.8),
+    ("single", "center-of-mass", 0.5, 1.0, 1.6),
 ]
 
 
@@ -81,18 +84,18 @@ def compare(obs_a, obs_b, min_mean=None, paired=True):
     return tests[0][0], len(tests), tests[0][1]
 
 
-def _setup(cluster, rule, T, f, duration):
+def _setup(cluster, rule, T, f, n_mean_times):
     model = _model(cluster, rule, T, f)
+    duration = n_mean_times * mean_rate_time(model)
     lags = np.array([0.05, 0.15, 0.3]) * duration
     sd = np.sqrt(model.params.C0)
     edges = model.mu + sd * np.array([-np.inf, -1.0, 0.0, 1.0, np.inf])
-    return model, lags, edges
+    return model, duration, lags, edges
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c[0]}-{c[1]}-T{c[2]}-c{c[3]}")
 def test_fast_matches_reference(cfg):
-    cluster, rule, T, f, duration = cfg
-    model, lags, edges = _setup(*cfg)
+    model, duration, lags, edges = _setup(*cfg)
     ref = observables(model, _runs(model, duration, "reference", range(N_SEEDS)), lags, edges)
     fast_runs = _runs(model, duration, "fast", range(N_SEEDS))
     assert all(r.backend == "fast" for r in fast_runs)
@@ -105,25 +108,26 @@ def test_fast_matches_reference(cfg):
 
 def test_comparison_detects_a_different_model():
     """Power: the same statistic flags fast runs of a model with a 5x weaker kick (c = 0.2 vs 1)."""
-    cfg = ("single", "nearest", 0.6, 1.0, 150.0)
-    model, lags, edges = _setup(*cfg)
+    cfg = ("single", "nearest", 0.6, 1.0, 2.8)
+    model, duration, lags, edges = _setup(*cfg)
     weak = _model("single", "nearest", 0.6, 0.2)
-    a = observables(model, _runs(model, 150.0, "fast", range(N_SEEDS)), lags, edges)
-    b = observables(model, _runs(weak, 150.0, "fast", range(N_SEEDS)), lags, edges)
-    p, n, worst = compare(a, b, min_mean=5.0 / 150.0)
+    a = observables(model, _runs(model, duration, "fast", range(N_SEEDS)), lags, edges)
+    b = observables(model, _runs(weak, duration, "fast", range(N_SEEDS)), lags, edges)
+    p, n, worst = compare(a, b, min_mean=5.0 / duration)
     assert p < ALPHA / n, f"a 5x weaker kick went unnoticed (worst p={p:.2e}: {worst})"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("cfg", [
-    ("plaquette", "nearest", 0.5, 0.2, 800.0),
-    ("plaquette", "center-of-mass", 0.55, 1.0, 600.0),
-    ("single", "nearest", 0.7, 1.0, 200.0),
-    ("single", "center-of-mass", 0.55, 0.2, 300.0),
+    ("plaquette", "nearest", 0.5, 0.2, 4.4),
+    ("plaquette", "center-of-mass", 0.55, 1.0, 6.4),
+    ("single", "nearest", 0.7, 1.0, 8.2),
+    ("single", "center-of-mass", 0.55, 0.2, 3.2),
 ], ids=lambda c: f"L8-{c[0]}-{c[1]}-T{c[2]}-c{c[3]}")
 def test_fast_matches_reference_L8(cfg):
-    cluster, rule, T, f, duration = cfg
+    cluster, rule, T, f, n_mean_times = cfg
     model = _model(cluster, rule, T, f, size=8)
+    duration = n_mean_times * mean_rate_time(model)
     lags = np.array([0.05, 0.15, 0.3]) * duration
     edges = model.mu + np.array([-np.inf, -1.0, 0.0, 1.0, np.inf])
     ref = observables(model, _runs(model, duration, "reference", range(16)), lags, edges)

@@ -3,15 +3,17 @@ import numpy as np
 import pytest
 
 from trsp_core.compose import build_model
+from trsp_core.job import mean_rate_time
 from trsp_core.simulate import simulate
 
 N_SEEDS = 10
+DURATION = 22.0  # mean per-site rearrangement times d/<P(R|S)> per seed
 
 
 @pytest.fixture(scope="module")
 def runs():
     m = build_model(size=5, temperature=0.6)
-    out = [simulate(m, 1200.0, s, backend="reference", n_snapshots=24) for s in range(N_SEEDS)]
+    out = [simulate(m, DURATION * mean_rate_time(m), s, backend="reference", n_snapshots=24) for s in range(N_SEEDS)]
     return m, out
 
 
@@ -91,7 +93,7 @@ def test_stationarity_detects_a_broken_kernel(monkeypatch):
 
     broken = {o: attrs.evolve(m.dense_kernel(o), H=1.5 * m.dense_kernel(o).H) for o in range(3)}
     monkeypatch.setattr(m, "dense_kernel", lambda o: broken[o])
-    rs = [simulate(m, 1200.0, s, backend="reference", n_snapshots=24) for s in range(N_SEEDS)]
+    rs = [simulate(m, DURATION * mean_rate_time(m), s, backend="reference", n_snapshots=24) for s in range(N_SEEDS)]
     per_seed = [np.mean((r.snapshots[12:] - m.mu) ** 2) for r in rs]
     assert _zscore(per_seed, m.params.C0) < -4
 
