@@ -23,6 +23,7 @@ class Overlap(Observable):
         self.n_lags, self.n_origins, self.lags = n_lags, n_origins, lags
 
     def compute(self, model, runs):
+        runs = _in_seed_order(runs)
         t_end = min(r.t_end for r in runs)
         lags = np.asarray(self.lags) if self.lags is not None else default_lags(t_end, self.n_lags)
         N = model.n_sites
@@ -41,7 +42,7 @@ class Overlap(Observable):
                 "chi4_star": ((), chi_star, {"units": "1", "long_name": "peak of chi4"}),
                 "chi4_star_err": ((), chi_err, {"units": "1", "long_name": "bootstrap std error of chi4* over seeds"}),
             },
-            coords={"lag": lag},
+            coords={"lag": lag, "run": _seeds(runs)},
         )
         ds.attrs["overlap_n_origins"] = self.n_origins
         return ds
@@ -52,6 +53,20 @@ def _var(dims, data, units, long_name):
     return (dims, np.asarray(data), {"units": units, "long_name": long_name})
 
 
+def _in_seed_order(runs):
+    """Runs sorted by seed: bootstrap resamples (hence errors and fits) then do not
+    depend on the order in which files were found on disk."""
+    return sorted(runs, key=lambda r: r.seed)
+
+
+def _bootstrap_picks(n_runs: int, n_boot: int, seed: int = 0) -> list[np.ndarray]:
+    """The resamples of ``overlap.bootstrap_peak`` (same generator, same order)."""
+    if n_runs < 2:
+        return []
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, n_runs, n_runs) for _ in range(n_boot)]
+
+
 def _seeds(runs):
     return xr.Variable("run", np.asarray([r.seed for r in runs], np.int64), {"units": "1", "long_name": "random seed of the run"})
 
@@ -59,38 +74,60 @@ def _seeds(runs):
 class FourPointStructureFactor(Observable):
     """S4(q, t) at t = tau_alpha, shell-averaged, with an Ornstein-Zernike fit for xi4.
 
-    Errors: bootstrap over seeds (independent runs); the OZ fit is weighted by
-    them and also refitted on every bootstrap resample (``xi4_err_boot``).
+    Runs are used in seed order, so nothing depends on the order they were loaded in.
+    The OZ fit uses q = 0 and the ``n_shells`` smallest non-zero shells
+    (``fourpoint.small_q_window``; ``q_max`` overrides) and weights shells by their
+    wavevector count (``fourpoint.fit_oz_shells``), not by errors estimated from the
+    same seeds. ``xi4_oz_qxi`` = (largest fitted q) x xi4 says whether the window is
+    still in the OZ regime (<~ 1.5). Errors: bootstrap over seeds. When
+    t is tau_alpha (``t=None``) every resample also re-estimates tau_alpha and xi4 is
+    interpolated to it from fits at tau_alpha * exp(-h, 0, +h), so ``xi4_oz_err_boot``
+    includes the uncertainty of the time at which S4 is evaluated.
     """
 
     name = "s4"
 
-    def __init__(self, t: float | None = None, n_origins: int = 64, q_max: float = 2.0, n_boot: int = 100):
-        self.t, self.n_origins, self.q_max, self.n_boot = t, n_origins, q_max, n_boot
+    def __init__(self, t: float | None = None, n_origins: int = 64, n_shells: int = 6, q_max: float | None = None,
+                 n_boot: int = 100, log_spread: float = 0.15):
+        self.t, self.n_origins, self.n_shells, self.q_max, self.n_boot = t, n_origins, n_shells, q_max, n_boot
+        self.log_spread = log_spread
 
     def compute(self, model, runs):
-        t = self.t if self.t is not None else fourpoint.alpha_time(model, runs)
+        runs = _in_seed_order(runs)
+        n = len(runs)
+        picks = _bootstrap_picks(n, self.n_boot)
+        if self.t is None:
+            t, tau_boot = fourpoint.alpha_time(model, runs, picks=picks)
+            h = self.log_spread if picks else 0.0
+        else:
+            t, tau_boot, h = float(self.t), np.full(len(picks), float(self.t)), 0.0
+        t_room = 0.95 * min(r.t_end for r in runs)
+        offsets = np.array([o for o in (-h, 0.0, h) if (o == 0.0 or h > 0) and t * np.exp(o) < t_room])
+        offsets = np.unique(offsets)
         N, lat = model.n_sites, model.lattice
-        I = fourpoint.indicator_fields(runs, model.cluster_sites, N, t, self.n_origins)
-        q2, q1 = fourpoint.fourier_moments(I, lat.shape)
         shells = fourpoint.ShellAverage(lat)
+        moments = []
+        for off in offsets:
+            I = fourpoint.indicator_fields(runs, model.cluster_sites, N, t * np.exp(off), self.n_origins)
+            moments.append(fourpoint.fourier_moments(I, lat.shape))
+            del I
+        q2, q1 = moments[int(np.flatnonzero(offsets == 0.0)[0])]
         s4 = shells(fourpoint.s4_from_moments(q2, q1, N))
-        boot = bootstrap(lambda k: shells(fourpoint.s4_from_moments(q2[k], q1[k], N)), len(runs), self.n_boot)
-        err = boot.std(axis=0, ddof=1) if len(runs) > 1 else np.full_like(s4, np.nan)
-        fit = (shells.q > 0) & (shells.q <= self.q_max + 1e-9)
-        if fit.sum() < 3:  # small lattices: take the three smallest non-zero shells
-            fit = np.zeros_like(fit)
-            fit[1:4] = True
-        e = err[fit] if np.all(np.isfinite(err[fit])) and np.all(err[fit] > 0) else None
-        (s0, xi), cov = fourpoint.fit_oz(shells.q[fit], s4[fit], e)
+        boot = np.asarray([shells(fourpoint.s4_from_moments(q2[k], q1[k], N)) for k in picks])
+        err = boot.std(axis=0, ddof=1) if len(picks) > 1 else np.full_like(s4, np.nan)
+        fit = fourpoint.small_q_window(shells.q, self.n_shells, self.q_max)
+        qf, cf = shells.q[fit], shells.counts[fit]
+        (s0, xi), cov = fourpoint.fit_oz_shells(qf, s4[fit], cf)
         xi_boot = []
-        for b in boot:
+        for k, tau_b in zip(picks, tau_boot):
             try:
-                xi_boot.append(fourpoint.fit_oz(shells.q[fit], b[fit], e)[0][1])
+                xs = [fourpoint.fit_oz_shells(qf, shells(fourpoint.s4_from_moments(m2[k], m1[k], N))[fit], cf)[0][1]
+                      for m2, m1 in moments]
             except (RuntimeError, ValueError):
-                pass
+                continue
+            xi_boot.append(fourpoint.interpolate_log_time(xs, offsets, np.log(tau_b / t)))
         q = xr.Variable("q_shell", shells.q, {"units": "1/sigma_AA", "long_name": "wavevector magnitude |q|"})
-        return xr.Dataset(
+        ds = xr.Dataset(
             {
                 "S4": _var("q_shell", s4, "1", "four-point structure factor S4(q, tau_alpha), shell average"),
                 "S4_err": _var("q_shell", err, "1", "bootstrap std error of S4 over seeds"),
@@ -100,12 +137,16 @@ class FourPointStructureFactor(Observable):
                 "S4_zero": _var((), s0, "1", "Ornstein-Zernike S4(q -> 0)"),
                 "S4_zero_err": _var((), np.sqrt(cov[0, 0]), "1", "S4(0) std error (fit covariance)"),
                 "xi4_oz": _var((), xi, "sigma_AA", "dynamic correlation length xi4 from the OZ fit"),
-                "xi4_oz_err": _var((), np.sqrt(cov[1, 1]), "sigma_AA", "xi4 std error (fit covariance)"),
+                "xi4_oz_err": _var((), np.sqrt(cov[1, 1]), "sigma_AA", "xi4 std error (fit covariance, fixed t)"),
+                "xi4_oz_qxi": _var((), qf.max() * xi, "1", "largest fitted |q| times xi4 (OZ regime: <~ 1.5)"),
                 "xi4_oz_err_boot": _var((), np.std(xi_boot, ddof=1) if len(xi_boot) > 1 else np.nan, "sigma_AA",
-                                        "xi4 std error (OZ refit on bootstrap resamples of seeds)"),
+                                        "xi4 std error (OZ refit on bootstrap resamples of seeds, each at its own tau_alpha)"
+                                        if self.t is None else "xi4 std error (OZ refit on bootstrap resamples of seeds)"),
             },
             coords={"q_shell": q},
         )
+        ds.attrs["s4_log_time_offsets"] = offsets
+        return ds
 
 
 class BlockChi4(Observable):
@@ -122,6 +163,7 @@ class BlockChi4(Observable):
         self.t, self.n_origins, self.n_boot = t, n_origins, n_boot
 
     def compute(self, model, runs):
+        runs = _in_seed_order(runs)
         lat = model.lattice
         if len(set(lat.shape)) != 1:
             raise ValueError(f"block chi4 needs a lattice with equal sides, got {lat.shape}")

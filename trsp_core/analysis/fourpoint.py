@@ -75,6 +75,68 @@ def fit_oz(q: np.ndarray, s4: np.ndarray, err: np.ndarray | None = None) -> tupl
     return popt, pcov
 
 
+def fit_oz_shells(q: np.ndarray, s4: np.ndarray, counts: np.ndarray, iterations: int = 4):
+    """OZ fit of shell-averaged S4 with *model-based* weights -> (params [S4(0), xi4], covariance).
+
+    A shell average of n_q wavevectors has a relative error ~ c / sqrt(n_q) (each
+    |Q(q)|^2 fluctuates by about its own mean), so sigma_i = OZ(q_i) / sqrt(n_i),
+    iterated from the data to the fitted curve. Weights estimated from the same
+    seeds (bootstrap errors per shell) are noisy and correlated with the data: the
+    fit then moved by about one error bar with the mere order of the runs. The scale
+    c is taken from the residuals (absolute_sigma=False).
+    """
+    q, s4, counts = np.asarray(q, float), np.asarray(s4, float), np.asarray(counts, float)
+    if len(q) < 3:
+        raise ValueError(f"an OZ fit needs at least 3 q shells, got {len(q)}")
+    floor = 1e-12 + 1e-6 * max(float(np.max(np.abs(s4))), 0.0)
+    shape = np.maximum(s4, floor)
+    popt = np.array([max(s4[0], floor), 1.0])
+    pcov = np.full((2, 2), np.nan)
+    for _ in range(iterations):
+        popt, pcov = curve_fit(ornstein_zernike, q, s4, p0=popt, sigma=shape / np.sqrt(counts),
+                               absolute_sigma=False, bounds=([0.0, 0.0], [np.inf, np.inf]), maxfev=20000)
+        shape = np.maximum(ornstein_zernike(q, *popt), floor)
+    return popt, pcov
+
+
+def small_q_window(q: np.ndarray, n_shells: int = 6, q_max: float | None = None) -> np.ndarray:
+    """Shells of the OZ fit: q = 0 and the ``n_shells`` smallest non-zero |q| (or all q <= q_max).
+
+    S4 here is not one Lorentzian: a long-range small-q part sits on a broad
+    short-range one (the cluster's own form factor), so the fitted xi4 depends on how
+    far out the window reaches. A fixed wide window (q <= 2 / sigma_AA) let the broad
+    part dominate at low T: xi4 ~ 5 with S4(0) ~ 30 where S4(q=0) = chi4 ~ 7 (L = 20,
+    T = 0.42). The window therefore stays at small q; q = 0 is in it since
+    S4(0) = chi4 exactly (no conserved quantity in the lattice model).
+    """
+    q = np.asarray(q, float)
+    nz = np.sort(q[q > 0])
+    if q_max is not None:
+        mask = q <= q_max + 1e-9
+    else:
+        if len(nz) < 3:
+            raise ValueError(f"an OZ fit needs at least 3 non-zero q shells, got {len(nz)}")
+        mask = q <= nz[min(n_shells, len(nz)) - 1] + 1e-9
+    if np.count_nonzero(mask & (q > 0)) < 3:
+        mask = q <= nz[min(3, len(nz)) - 1] + 1e-9
+    return mask
+
+
+def interpolate_log_time(values: np.ndarray, offsets: np.ndarray, x: float, clamp: float = 1.5) -> float:
+    """Quadratic (3 points) or linear (2) interpolation of values(ln t) at offset x.
+
+    ``offsets`` are ln(t_j / t_ref); x is clamped to ``clamp`` x the outermost offset
+    so that a wild bootstrap tau cannot extrapolate far.
+    """
+    values, offsets = np.asarray(values, float), np.asarray(offsets, float)
+    if len(values) == 1:
+        return float(values[0])
+    lim = clamp * np.max(np.abs(offsets))
+    x = float(np.clip(x, -lim, lim))
+    coef = np.polyfit(offsets, values, min(2, len(values) - 1))
+    return float(np.polyval(coef, x))
+
+
 def block_pair_counts(lattice, side: int) -> np.ndarray:
     """A(r) = number of ordered site pairs at offset r inside one cubic block of the given side."""
     box = np.zeros(lattice.shape)
@@ -168,11 +230,18 @@ def fit_block_scaling(lattice, sides, chi4_b, err=None):
     return popt, pcov
 
 
-def alpha_time(model, runs, n_lags: int = 48, n_origins: int = 64) -> float:
-    """tau_alpha = argmax chi4(t) of the runs (the paper's definition)."""
+def alpha_time(model, runs, n_lags: int = 48, n_origins: int = 64, picks=None):
+    """tau_alpha = argmax chi4(t) of the runs (the paper's definition).
+
+    With ``picks`` (a sequence of index arrays, e.g. bootstrap resamples of the runs)
+    also returns tau_alpha of every resample: (tau, array of resampled taus).
+    """
     from trsp_core.overlap import chi4_from_samples, default_lags, overlap_samples, peak
 
     lags = default_lags(min(r.t_end for r in runs), n_lags)
     Q = overlap_samples(runs, model.cluster_sites, model.n_sites, lags, n_origins)
     _, chi4 = chi4_from_samples(Q, model.n_sites)
-    return peak(lags, chi4)[0]
+    tau = peak(lags, chi4)[0]
+    if picks is None:
+        return tau
+    return tau, np.array([peak(lags, chi4_from_samples(Q[k], model.n_sites)[1])[0] for k in picks])
