@@ -1,7 +1,7 @@
 """Campaign benchmark: the paper's temperature set at L = 20, c in {1, 0.6, 0.2} (m = 4) plus m = 1.
 
-    python benchmarks/campaign.py --seeds 20 --out trsp_campaign      # full campaign
-    python benchmarks/campaign.py --seeds 4  --out trsp_campaign      # reduced (what docs/campaigns.md reports)
+    python benchmarks/campaign.py --seeds 20 --out trsp_campaign      # full campaign (docs/campaigns.md)
+    python benchmarks/campaign.py --seeds 4  --out trsp_campaign      # reduced (4 seeds per point)
 
 Resumable (re-run the same command). Prints the wall time, the tau_alpha / chi4* / xi4
 table and writes the figures to ``--figures``.
