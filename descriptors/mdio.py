@@ -28,6 +28,7 @@ import attrs
 import numpy as np
 
 from trsp_core.errors import InputFileError, ParameterError
+from trsp_core import netcdf
 
 NETCDF_FORMAT_VERSION = 1
 NETCDF_OPTIONAL_VARIABLES = ("descriptor", "phop")
@@ -272,7 +273,7 @@ def write_netcdf(traj: Trajectory, path, *, extra_attrs: Mapping[str, object] | 
                "trsp_md_format_version": NETCDF_FORMAT_VERSION,
                **{k: v for k, v in (extra_attrs or {}).items()}},
     )
-    atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+    atomic_write(path, lambda tmp: netcdf.write(ds, tmp))
     return path
 
 
@@ -283,10 +284,15 @@ def read_netcdf(path) -> Trajectory:
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"netCDF file '{path}' does not exist")
-    try:
-        ds = xr.open_dataset(path, engine="netcdf4")
-    except Exception as exc:
-        raise InputFileError(f"cannot read netCDF file '{path}': {exc}") from exc
+    with netcdf.LOCK:  # netCDF/HDF5 are not thread-safe
+        try:
+            ds = xr.open_dataset(path, engine="netcdf4")
+        except Exception as exc:
+            raise InputFileError(f"cannot read netCDF file '{path}': {exc}") from exc
+        return _trajectory_from(ds, path)
+
+
+def _trajectory_from(ds, path) -> Trajectory:
     with ds:
         for var in ("position", "type"):
             if var not in ds.variables:

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from trsp_core.atomic import atomic_path
+from trsp_core import netcdf
 from trsp_core.sweep.spec import auto_run_length, normalise_variant, params_digest, resolve_backend, variant_label
 from trsp_core.sweep.tasks import is_finished, model_options
 
@@ -62,7 +63,7 @@ def execute_aging_run(spec: dict) -> dict:
     ds.attrs = provenance(model, {"trsp_run_complete": 1, "seed": spec["seed"], "initial_temperature": spec["ti"],
                                   "n_events": run.n_events, "wall_s": time.perf_counter() - t0})
     with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4")
+        netcdf.write(ds, tmp)
     return {"status": "computed", "path": str(path)}
 
 
@@ -105,7 +106,7 @@ def combine_aging(specs, ti: float) -> xr.Dataset:
                 continue
             vals, ini = [], []
             for s in group:
-                with xr.open_dataset(s["path"], engine="netcdf4") as d:
+                with netcdf.opened(s["path"]) as d:
                     vals.append(d["S_mean"].values)
                     ini.append(float(d["S_initial"]))
                     times[i, j] = d["time"].values
@@ -167,7 +168,7 @@ def run_aging(*, initial_temperature: float, final_temperatures: list[float], se
     ds = combine_aging(specs, initial_temperature)
     path = out / "aging.nc"
     with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4")
+        netcdf.write(ds, tmp)
     from trsp_core.plotting.figures import plot_aging
 
     summary["figure"] = str(plot_aging(ds, out))

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from trsp_core import __version__
+from trsp_core import netcdf
 from trsp_core.atomic import atomic_path
 from trsp_core.errors import InputFileError
 
@@ -85,7 +86,7 @@ def runs_dataset(model, runs) -> xr.Dataset:
 def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
+        netcdf.write(ds, tmp, format="NETCDF4")
     return path
 
 
@@ -94,7 +95,7 @@ def read_dataset(path: str | Path) -> xr.Dataset:
     if not path.exists():
         raise InputFileError(f"file {path} does not exist")
     try:
-        with xr.open_dataset(path, engine="netcdf4") as ds:
+        with netcdf.opened(path) as ds:
             return ds.load()
     except (OSError, ValueError) as exc:
         raise InputFileError(f"{path} is not a readable netCDF file: {exc}") from None

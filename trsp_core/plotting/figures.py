@@ -25,6 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from trsp_core import netcdf  # noqa: E402
+
 DPI = 90
 T_UNIT = r"$T$ [$\epsilon_{AA}/k_B$]"
 FRAMES = "frames"
@@ -55,7 +57,7 @@ def load_results(paths) -> xr.Dataset:
         p = Path(p)
         if p.is_dir():
             p = p / "sweep.nc"
-        with xr.open_dataset(p, engine="netcdf4") as d:
+        with netcdf.opened(p) as d:
             d = d.load()
         d = d.assign_coords(variant=d["variant"].values + offset)
         offset += d.sizes["variant"]

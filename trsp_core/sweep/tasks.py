@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from trsp_core.atomic import atomic_path
+from trsp_core import netcdf
 from trsp_core.run import Run
 
 #: per-run files keep only what the observables need from the event log (times, clusters)
@@ -39,7 +40,7 @@ def is_finished(path: str | Path) -> bool:
     if not path.exists():
         return False
     try:
-        with xr.open_dataset(path, engine="netcdf4") as ds:
+        with netcdf.opened(path) as ds:
             return int(ds.attrs.get("trsp_run_complete", 0)) == 1
     except Exception:  # noqa: BLE001 - unreadable => not finished
         return False
@@ -76,14 +77,14 @@ def execute_run(spec: dict) -> dict:
         "variant_json": json.dumps(spec["variant"]), "worker_pid": os.getpid(),
     })
     with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4",
+        netcdf.write(ds, tmp, format="NETCDF4",
                      encoding={"event_time": _ENC, "event_cluster": _ENC})
     return {"key": spec["key"], "status": "computed", "path": str(path), "wall_s": wall, "n_events": run.n_events}
 
 
 def load_run(path: str | Path, model) -> Run:
     """Rebuild a (light) Run from a per-run file: event log and run length."""
-    with xr.open_dataset(path, engine="netcdf4") as ds:
+    with netcdf.opened(path) as ds:
         times = ds["event_time"].values.astype(float)
         clusters = ds["event_cluster"].values.astype(np.int64)
         attrs = dict(ds.attrs)
