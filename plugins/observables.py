@@ -9,7 +9,7 @@ import xarray as xr
 from trsp_core import hookimpl
 from trsp_core.analysis import detailed_balance as dbal
 from trsp_core.analysis import fourpoint, rate_law, softness_change, statics
-from trsp_core.analysis.stats import bootstrap
+from trsp_core.analysis.stats import bootstrap, bootstrap_picks
 from trsp_core.interfaces import Observable
 from trsp_core.overlap import bootstrap_peak, chi4_from_samples, default_lags, overlap_samples, peak
 
@@ -59,14 +59,6 @@ def _in_seed_order(runs):
     return sorted(runs, key=lambda r: r.seed)
 
 
-def _bootstrap_picks(n_runs: int, n_boot: int, seed: int = 0) -> list[np.ndarray]:
-    """The resamples of ``overlap.bootstrap_peak`` (same generator, same order)."""
-    if n_runs < 2:
-        return []
-    rng = np.random.default_rng(seed)
-    return [rng.integers(0, n_runs, n_runs) for _ in range(n_boot)]
-
-
 def _seeds(runs):
     return xr.Variable("run", np.asarray([r.seed for r in runs], np.int64), {"units": "1", "long_name": "random seed of the run"})
 
@@ -95,15 +87,15 @@ class FourPointStructureFactor(Observable):
     def compute(self, model, runs):
         runs = _in_seed_order(runs)
         n = len(runs)
-        picks = _bootstrap_picks(n, self.n_boot)
+        picks = bootstrap_picks(n, self.n_boot) if n > 1 else []  # the resamples of Overlap's errors
         if self.t is None:
             t, tau_boot = fourpoint.alpha_time(model, runs, picks=picks)
             h = self.log_spread if picks else 0.0
         else:
             t, tau_boot, h = float(self.t), np.full(len(picks), float(self.t)), 0.0
         t_room = 0.95 * min(r.t_end for r in runs)
-        offsets = np.array([o for o in (-h, 0.0, h) if (o == 0.0 or h > 0) and t * np.exp(o) < t_room])
-        offsets = np.unique(offsets)
+        # ln(t'/t) of the extra evaluation times (kept only where the runs are long enough)
+        offsets = np.array([o for o in (-h, 0.0, h) if o == 0.0 or t * np.exp(o) < t_room]) if h > 0 else np.zeros(1)
         N, lat = model.n_sites, model.lattice
         shells = fourpoint.ShellAverage(lat)
         moments = []
@@ -111,18 +103,19 @@ class FourPointStructureFactor(Observable):
             I = fourpoint.indicator_fields(runs, model.cluster_sites, N, t * np.exp(off), self.n_origins)
             moments.append(fourpoint.fourier_moments(I, lat.shape))
             del I
-        q2, q1 = moments[int(np.flatnonzero(offsets == 0.0)[0])]
+        k0 = int(np.flatnonzero(offsets == 0.0)[0])
+        q2, q1 = moments[k0]
         s4 = shells(fourpoint.s4_from_moments(q2, q1, N))
-        boot = np.asarray([shells(fourpoint.s4_from_moments(q2[k], q1[k], N)) for k in picks])
-        err = boot.std(axis=0, ddof=1) if len(picks) > 1 else np.full_like(s4, np.nan)
+        # S4 of every resample at every evaluation time: (n_offsets, n_picks, n_shells)
+        boot = np.asarray([[shells(fourpoint.s4_from_moments(m2[k], m1[k], N)) for k in picks] for m2, m1 in moments])
+        err = boot[k0].std(axis=0, ddof=1) if len(picks) > 1 else np.full_like(s4, np.nan)
         fit = fourpoint.small_q_window(shells.q, self.n_shells, self.q_max)
         qf, cf = shells.q[fit], shells.counts[fit]
         (s0, xi), cov = fourpoint.fit_oz_shells(qf, s4[fit], cf)
         xi_boot = []
-        for k, tau_b in zip(picks, tau_boot):
+        for b, tau_b in enumerate(tau_boot):
             try:
-                xs = [fourpoint.fit_oz_shells(qf, shells(fourpoint.s4_from_moments(m2[k], m1[k], N))[fit], cf)[0][1]
-                      for m2, m1 in moments]
+                xs = [fourpoint.fit_oz_shells(qf, s4_t[b][fit], cf)[0][1] for s4_t in boot]
             except (RuntimeError, ValueError):
                 continue
             xi_boot.append(fourpoint.interpolate_log_time(xs, offsets, np.log(tau_b / t)))

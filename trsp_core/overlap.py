@@ -73,17 +73,16 @@ def peak(lags: np.ndarray, chi4: np.ndarray) -> tuple[float, float]:
     return float(lags[k]), float(chi4[k])
 
 
+def resampled_peaks(Q: np.ndarray, lags, n_sites, picks) -> np.ndarray:
+    """(tau_alpha, chi4*) of every resample ``Q[k]`` of the runs: shape (len(picks), 2)."""
+    return np.array([peak(lags, chi4_from_samples(Q[k], n_sites)[1]) for k in picks]).reshape(-1, 2)
+
+
 def bootstrap_peak(Q: np.ndarray, lags, n_sites, n_boot: int = 200, seed: int = 0):
     """Standard errors of (tau_alpha, chi4*) by resampling runs (independent seeds)."""
-    n_runs = Q.shape[0]
-    if n_runs < 2:
+    from trsp_core.analysis.stats import bootstrap_picks
+
+    if Q.shape[0] < 2:
         return np.nan, np.nan
-    rng = np.random.default_rng(seed)
-    taus, peaks = [], []
-    for _ in range(n_boot):
-        pick = rng.integers(0, n_runs, n_runs)
-        _, chi = chi4_from_samples(Q[pick], n_sites)
-        t, c = peak(lags, chi)
-        taus.append(t)
-        peaks.append(c)
+    taus, peaks = resampled_peaks(Q, lags, n_sites, bootstrap_picks(Q.shape[0], n_boot, seed)).T
     return float(np.std(taus, ddof=1)), float(np.std(peaks, ddof=1))

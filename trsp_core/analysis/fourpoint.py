@@ -236,7 +236,7 @@ def alpha_time(model, runs, n_lags: int = 48, n_origins: int = 64, picks=None):
     With ``picks`` (a sequence of index arrays, e.g. bootstrap resamples of the runs)
     also returns tau_alpha of every resample: (tau, array of resampled taus).
     """
-    from trsp_core.overlap import chi4_from_samples, default_lags, overlap_samples, peak
+    from trsp_core.overlap import chi4_from_samples, default_lags, overlap_samples, peak, resampled_peaks
 
     lags = default_lags(min(r.t_end for r in runs), n_lags)
     Q = overlap_samples(runs, model.cluster_sites, model.n_sites, lags, n_origins)
@@ -244,4 +244,4 @@ def alpha_time(model, runs, n_lags: int = 48, n_origins: int = 64, picks=None):
     tau = peak(lags, chi4)[0]
     if picks is None:
         return tau
-    return tau, np.array([peak(lags, chi4_from_samples(Q[k], model.n_sites)[1])[0] for k in picks])
+    return tau, resampled_peaks(Q, lags, model.n_sites, picks)[:, 0]

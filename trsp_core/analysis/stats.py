@@ -69,10 +69,19 @@ def z_test(mean: np.ndarray, se: np.ndarray, alpha: float = ALPHA) -> TestResult
                       threshold=t_threshold(len(mean), None, alpha), dof=-1)
 
 
+def bootstrap_picks(n_seeds: int, n_boot: int = 200, seed: int = 0) -> list[np.ndarray]:
+    """Index arrays of ``n_boot`` bootstrap resamplings of ``n_seeds`` seeds.
+
+    Every bootstrap in trsp draws these, so observables computed from the same runs
+    (tau_alpha, chi4*, xi4 at each resample's own tau_alpha) share their resamples.
+    """
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, n_seeds, n_seeds) for _ in range(n_boot)]
+
+
 def bootstrap(per_seed_fn, n_seeds: int, n_boot: int = 200, seed: int = 0) -> np.ndarray:
     """Stack of ``per_seed_fn(indices)`` over bootstrap resamplings of the seeds."""
-    rng = np.random.default_rng(seed)
-    return np.asarray([per_seed_fn(rng.integers(0, n_seeds, n_seeds)) for _ in range(n_boot)])
+    return np.asarray([per_seed_fn(k) for k in bootstrap_picks(n_seeds, n_boot, seed)])
 
 
 @attrs.frozen
