@@ -29,6 +29,7 @@ import numpy as np
 
 from trsp_core.errors import InputFileError, ParameterError
 from trsp_core import netcdf
+from trsp_core.io import write_dataset
 
 NETCDF_FORMAT_VERSION = 1
 NETCDF_OPTIONAL_VARIABLES = ("descriptor", "phop")
@@ -273,7 +274,7 @@ def write_netcdf(traj: Trajectory, path, *, extra_attrs: Mapping[str, object] | 
                "trsp_md_format_version": NETCDF_FORMAT_VERSION,
                **{k: v for k, v in (extra_attrs or {}).items()}},
     )
-    atomic_write(path, lambda tmp: netcdf.write(ds, tmp))
+    write_dataset(ds, path)
     return path
 
 

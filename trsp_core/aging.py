@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from trsp_core.atomic import atomic_path
 from trsp_core import netcdf
+from trsp_core.io import write_dataset
 from trsp_core.sweep.spec import auto_run_length, normalise_variant, params_digest, resolve_backend, variant_label
 from trsp_core.sweep.tasks import is_finished, model_options
 
@@ -62,8 +62,7 @@ def execute_aging_run(spec: dict) -> dict:
     }, coords={"time": ("time", run.snapshot_times, {"units": "frames", "long_name": "time since the quench"})})
     ds.attrs = provenance(model, {"trsp_run_complete": 1, "seed": spec["seed"], "initial_temperature": spec["ti"],
                                   "n_events": run.n_events, "wall_s": time.perf_counter() - t0})
-    with atomic_path(path) as tmp:
-        netcdf.write(ds, tmp)
+    write_dataset(ds, path)
     return {"status": "computed", "path": str(path)}
 
 
@@ -167,8 +166,7 @@ def run_aging(*, initial_temperature: float, final_temperatures: list[float], se
         return summary
     ds = combine_aging(specs, initial_temperature)
     path = out / "aging.nc"
-    with atomic_path(path) as tmp:
-        netcdf.write(ds, tmp)
+    write_dataset(ds, path)
     from trsp_core.plotting.figures import plot_aging
 
     summary["figure"] = str(plot_aging(ds, out))

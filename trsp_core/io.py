@@ -83,10 +83,11 @@ def runs_dataset(model, runs) -> xr.Dataset:
     return ds
 
 
-def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
+def write_dataset(ds: xr.Dataset, path: str | Path, **kwargs) -> Path:
+    """Write ``ds`` as netCDF4 atomically and thread-safely; ``kwargs`` go to ``to_netcdf``."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        netcdf.write(ds, tmp, format="NETCDF4")
+        netcdf.write(ds, tmp, **{"format": "NETCDF4", **kwargs})
     return path
 
 

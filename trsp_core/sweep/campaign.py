@@ -26,8 +26,8 @@ import numpy as np
 import xarray as xr
 from rich.console import Console
 
-from trsp_core.atomic import atomic_path, atomic_write_text
-from trsp_core import netcdf
+from trsp_core.atomic import atomic_write_text
+from trsp_core.io import write_dataset
 from trsp_core.sweep.runner import open_client, run_tasks
 from trsp_core.sweep.spec import (auto_run_length, normalise_variant, resolve_backend, run_key,
                                   variant_label)
@@ -210,8 +210,7 @@ def run_sweep(
     ordered = [(p, lookup.get((p["variant_index"], p["temperature"]))) for p in live]
     ds = combine_dataset([p for p, _ in ordered], [r for _, r in ordered], variants, spec, all_points=points)
     path = out / "sweep.nc"
-    with atomic_path(path) as tmp:
-        netcdf.write(ds, tmp)
+    write_dataset(ds, path)
     summary.update(combined=str(path), complete=bool((ds["n_seeds"] == seeds).all()) and not res.failures,
                    wall_s=time.perf_counter() - t0)
     return summary

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from trsp_core.atomic import atomic_path
 from trsp_core import netcdf
+from trsp_core.io import write_dataset
 from trsp_core.run import Run
 
 #: per-run files keep only what the observables need from the event log (times, clusters)
@@ -76,9 +76,7 @@ def execute_run(spec: dict) -> dict:
         "duration": float(spec["duration"]), "backend": run.backend, "n_events": run.n_events, "wall_s": wall,
         "variant_json": json.dumps(spec["variant"]), "worker_pid": os.getpid(),
     })
-    with atomic_path(path) as tmp:
-        netcdf.write(ds, tmp, format="NETCDF4",
-                     encoding={"event_time": _ENC, "event_cluster": _ENC})
+    write_dataset(ds, path, encoding={"event_time": _ENC, "event_cluster": _ENC})
     return {"key": spec["key"], "status": "computed", "path": str(path), "wall_s": wall, "n_events": run.n_events}
 
 
