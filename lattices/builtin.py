@@ -1,6 +1,6 @@
 """Built-in lattices: periodic square (2D) and simple cubic (3D)."""
 from trsp_core import hookimpl
-from trsp_core.lattice import HypercubicLattice
+from trsp_core.physics.lattice import HypercubicLattice
 
 
 def cubic(size: int, spacing: float) -> HypercubicLattice:

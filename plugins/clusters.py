@@ -4,7 +4,7 @@ from itertools import combinations
 import numpy as np
 
 from trsp_core import hookimpl
-from trsp_core.clusters import OffsetClusterRule
+from trsp_core.physics.clusters import OffsetClusterRule
 
 
 def _unit(dim, k):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from trsp_core.aging import run_aging, time_grid
+from trsp_core.campaigns.aging import run_aging, time_grid
 
 
 def test_time_grid_is_logarithmic():
@@ -18,12 +18,12 @@ def test_time_grid_is_logarithmic():
 def test_aging_quench_relaxes_towards_final_equilibrium(tmp_path):
     from distributed import Client
 
-    from trsp_core.compose import build_model
-    from trsp_core.job import mean_rate_time
+    from trsp_core.spec import compose
+    from trsp_core.physics.timescales import mean_rate_time
 
     # ~22 mean rearrangement times at T_F: long enough to be well on the way down,
     # in the model's own time unit (independent of e0 / Sigma0)
-    duration = 22.0 * mean_rate_time(build_model(size=4, temperature=0.5))
+    duration = 22.0 * mean_rate_time(compose(size=4, temperature=0.5))
     with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
         kw = dict(initial_temperature=0.7, final_temperatures=[0.5], seeds=6, seed=3, size=4, backend="reference",
                   duration=duration, n_times=12, out=tmp_path, client=client, show_progress=False)

@@ -6,7 +6,7 @@ import sys
 import pytest
 import xarray as xr
 
-from trsp_core.params import DescriptorParams
+from trsp_core.physics.params import DescriptorParams
 
 TRSP = [sys.executable, "-c", "from trsp_core.cli import main; main()"]
 

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from trsp_core import gaussian
-from trsp_core.compose import build_model
-from trsp_core.detailed_balance import conditioned_moments
+from trsp_core.physics import gaussian
+from trsp_core.spec import compose
+from trsp_core.physics.kernel import conditioned_moments
 from trsp_core.errors import ParameterError
 
 COMPOSITIONS = [
@@ -21,7 +21,7 @@ COMPOSITIONS = [
 def _model(**kw):
     opts = dict(size=5, temperature=0.55)
     opts.update(kw)
-    return build_model(**opts)
+    return compose(**opts)
 
 
 @pytest.mark.parametrize("opts", COMPOSITIONS)
@@ -82,7 +82,7 @@ def test_default_feasibility_margin_matches_model_notes():
 
 
 def test_trap_model_is_full_reset():
-    m = build_model(descriptor="trap", cluster="single", size=4, temperature=0.5)
+    m = compose(descriptor="trap", cluster="single", size=4, temperature=0.5)
     k = m.dense_kernel(0)
     expected = np.zeros((m.n_sites, m.n_sites))
     expected[0, 0] = 1.0
@@ -104,29 +104,29 @@ def _params_file(tmp_path, **kw):
 
 def test_error_non_positive_covariance(tmp_path):
     with pytest.raises(ParameterError, match=r"covariance C\(r\).*C1=6.0.*not positive definite"):
-        build_model(size=6, params=_params_file(tmp_path, C1=6.0, xi=2.0))
+        compose(size=6, params=_params_file(tmp_path, C1=6.0, xi=2.0))
 
 
 def test_error_rho_not_psd(tmp_path):
     with pytest.raises(ParameterError, match=r"kick correlation rho\(r\).*p1=3.0"):
-        build_model(size=6, params=_params_file(tmp_path, p1=3.0, xi_rho=1.5))
+        compose(size=6, params=_params_file(tmp_path, p1=3.0, xi_rho=1.5))
 
 
 def test_error_infeasible_kick(tmp_path):
     with pytest.raises(ParameterError, match=r"infeasible K_Delta.*largest eigenvalue.*> 1"):
-        build_model(size=6, params=_params_file(tmp_path, s0=2.0)).check_feasible()
+        compose(size=6, params=_params_file(tmp_path, s0=2.0)).check_feasible()
 
 
 def test_error_unnormalisable_rate(tmp_path):
     # e2 < 0 below T0 makes delta0 < 0: 1 + 2 delta0 K_RR <= 0 for large |e2|.
     with pytest.raises(ParameterError, match=r"(1 \+ 2\*delta0\*K_RR|kappa\^2 - 2 delta v|D = 1 \+ 2\*delta0\*v)"):
-        build_model(size=6, temperature=0.4, params=_params_file(tmp_path, e2=-5.0))
+        compose(size=6, temperature=0.4, params=_params_file(tmp_path, e2=-5.0))
 
 
 def test_error_bad_temperature_and_facilitation():
     with pytest.raises(ParameterError, match="temperature must be > 0"):
-        build_model(size=4, temperature=-1.0)
+        compose(size=4, temperature=-1.0)
     with pytest.raises(ParameterError, match="facilitation factor c must be > 0"):
-        build_model(size=4, facilitation=0.0)
+        compose(size=4, facilitation=0.0)
     with pytest.raises(ParameterError, match="unknown delta rule 'far'.*nearest, center-of-mass"):
-        build_model(size=4, delta_rule="far")
+        compose(size=4, delta_rule="far")

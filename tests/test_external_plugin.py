@@ -14,8 +14,8 @@ PLUGIN = '''
 """A toy third-party plugin: a descriptor, a cluster rule and an observable."""
 import xarray as xr
 from trsp_core import hookimpl
-from trsp_core.interfaces import Descriptor, Observable, OffsetClusterRule
-from trsp_core.params import DescriptorParams, read_params_toml
+from trsp_core.plugin.interfaces import Descriptor, Observable, OffsetClusterRule
+from trsp_core.physics.params import DescriptorParams, read_params_toml
 
 
 class Toy(Descriptor):

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from trsp_core.compose import build_model
+from trsp_core.spec import compose
 from trsp_core.errors import ParameterError
-from trsp_core.fast import _kernels, _rng, _sumtree, driver, exact_z, kernel_tables
-from trsp_core.simulate import simulate
+from trsp_core.backends.fast import _kernels, _rng, _sumtree, driver, exact_z, kernel_tables
+from trsp_core.backends.simulate import simulate
 
 LOG = ("times", "clusters", "s_before", "s_after")
 
@@ -19,7 +19,7 @@ def _same_log(a, b):
 
 @pytest.fixture(scope="module")
 def model():
-    return build_model(size=6, temperature=0.7)
+    return compose(size=6, temperature=0.7)
 
 
 def test_same_seed_same_event_log(model):
@@ -69,7 +69,7 @@ def test_checkpoint_of_another_run_is_refused(model, tmp_path):
     simulate(model, 50.0, 1, backend="fast", checkpoint=ck, max_events=10)
     with pytest.raises(ParameterError, match="another run"):
         simulate(model, 50.0, 2, backend="fast", checkpoint=ck)
-    other = build_model(size=6, temperature=0.6)
+    other = compose(size=6, temperature=0.6)
     with pytest.raises(ParameterError, match="different model"):
         simulate(other, 50.0, 1, backend="fast", checkpoint=ck)
 
@@ -128,7 +128,7 @@ def test_sum_tree_selects_by_cumulative_rate():
 @pytest.mark.parametrize("cluster,rule", [("plaquette", "nearest"), ("single", "center-of-mass")])
 def test_fast_mean_kick_equals_dense_H(cluster, rule):
     """The kernel's own index arithmetic + G + exact Z reproduce H (mu' - S) of the dense constructor."""
-    m = build_model(size=6, cluster=cluster, delta_rule=rule, temperature=0.6, facilitation=0.6)
+    m = compose(size=6, cluster=cluster, delta_rule=rule, temperature=0.6, facilitation=0.6)
     T = kernel_tables(m)
     S = m.sample_equilibrium(np.random.default_rng(1))
     Z = exact_z(m, S)
@@ -150,7 +150,7 @@ def test_fast_mean_kick_equals_dense_H(cluster, rule):
 
 def test_truncated_H_rows_within_stated_tolerance():
     """Rows of H the truncated stencil implies vs the exact rows, bounded by the reported truncation error."""
-    m = build_model(size=8, temperature=0.6)
+    m = compose(size=8, temperature=0.6)
     T = kernel_tables(m, tolerance=1e-4)
     assert 0 < T.stencil.rel_error < 1e-3 and len(T.kvals) < m.n_sites
     k = m.window_kernel(0)
@@ -172,7 +172,7 @@ def test_truncated_H_rows_within_stated_tolerance():
 
 def test_exact_and_truncated_modes_agree(tmp_path):
     """Same seed: truncated Z differs from exact by ~1e-4, so the first events coincide and S stays close."""
-    m = build_model(size=8, temperature=0.7)
+    m = compose(size=8, temperature=0.7)
     a = simulate(m, 40.0, 2, backend="fast", exact=True)
     b = simulate(m, 40.0, 2, backend="fast", tolerance=1e-4, refresh_every=64)
     assert a.info["stencil_size"] == m.n_sites and b.info["stencil_size"] < m.n_sites
@@ -206,9 +206,9 @@ def test_bin_of_matches_searchsorted(edges):
 
 def test_segment_terms_reproduce_the_stencil_convolution():
     """Segments x terms of the tables = K^-1 stencil convolved with the window (the Z update's algebra)."""
-    from trsp_core.fast._simd import SEG
+    from trsp_core.backends.fast._simd import SEG
 
-    m = build_model(size=10, temperature=0.6)
+    m = compose(size=10, temperature=0.6)
     T = kernel_tables(m)
     rng = np.random.default_rng(4)
     for o in range(T.n_orientations):
@@ -237,7 +237,7 @@ def test_fexp_within_two_ulp():
     """The kernel's branch-free exp (cluster rates) agrees with libm to 2 ulp on |x| < 700."""
     from numba import njit
 
-    from trsp_core.fast._simd import fexp
+    from trsp_core.backends.fast._simd import fexp
 
     @njit
     def many(x):

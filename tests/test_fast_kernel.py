@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from trsp_core.compose import build_model
-from trsp_core.job import mean_rate_time
-from trsp_core.overlap import overlap_samples
-from trsp_core.simulate import simulate
+from trsp_core.spec import compose
+from trsp_core.physics.timescales import mean_rate_time
+from trsp_core.observables.overlap import overlap_samples
+from trsp_core.backends.simulate import simulate
 
 ALPHA = 1e-3
 N_SEEDS = 10
@@ -35,7 +35,7 @@ CONFIGS = [
 
 
 def _model(cluster, rule, T, f, size=6):
-    return build_model(descriptor="softness-kalj", lattice="cubic", size=size, cluster=cluster,
+    return compose(descriptor="softness-kalj", lattice="cubic", size=size, cluster=cluster,
                        delta_rule=rule, temperature=T, facilitation=f)
 
 

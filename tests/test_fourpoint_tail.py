@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from trsp_core.analysis.fourpoint import infinite_chi4
+from trsp_core.observables.fourpoint import infinite_chi4
 
 
 def _brute(g0, g1, xi, a, dim):

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from trsp_core import gaussian
+from trsp_core.physics import gaussian
 from trsp_core.errors import ParameterError
-from trsp_core.lattice import HypercubicLattice
-from trsp_core.params import AlmostExponential
+from trsp_core.physics.lattice import HypercubicLattice
+from trsp_core.physics.params import AlmostExponential
 
 
 @pytest.mark.parametrize("shape", [(6, 6, 6), (10, 10)])

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from descriptors.mdio import (Trajectory, read_gsd, read_lammps_dump, read_netcdf,
+from trsp_core.md.mdio import (Trajectory, read_gsd, read_lammps_dump, read_netcdf,
                               read_trajectory, write_netcdf)
 from trsp_core.errors import InputFileError, ParameterError
 

@@ -8,7 +8,7 @@ from trsp_core.measure.events import duration_stats, find_runs
 from trsp_core.measure.fits import fit_almost_exponential, log_linear, quasi_poisson_fit, weighted_line
 from trsp_core.measure.kicks import _correct
 from trsp_core.measure.options import MeasureOptions
-from trsp_core.rates import ClusterGeometry
+from trsp_core.physics.rates import ClusterGeometry
 
 
 def test_quasi_poisson_recovers_quadratic_law():

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from descriptors import mdio
+from trsp_core.md import mdio
 from trsp_core.measure import MeasureOptions, TemperatureData, load
 from trsp_core.measure import rate_law as rl
 from trsp_core.measure import statics as st
@@ -152,10 +152,10 @@ def _run(args, cwd):
 
 def _write_model_run(path, T, seed, L=6, frames=400):
     """A plaquette TRSP run as the netCDF layout: static lattice positions, S, p_hop = flag (0 or 1)."""
-    from trsp_core.compose import build_model
+    from trsp_core.spec import compose
     from trsp_core.measure.synthetic import lattice_data
 
-    m = build_model(descriptor="softness-kalj", size=L, cluster="plaquette", temperature=T)
+    m = compose(descriptor="softness-kalj", size=L, cluster="plaquette", temperature=T)
     d = lattice_data(m, frames, seed=seed, backend="reference")  # faster than "auto" at L = 6
     traj = mdio.Trajectory(positions=np.broadcast_to(d.positions, (frames,) + d.positions.shape).copy(),
                            types=np.zeros(d.n_particles), box=d.box, temperature=T,
@@ -227,7 +227,7 @@ def _hopping_trajectory(T, gamma, lnA, seed, n=8, F=400, hop=0.8):
 
 
 def test_phop_route_flags_and_rate_law(tmp_path):
-    """No 'phop' in the file: p_hop is computed from positions (descriptors.phop) and flags the hops."""
+    """No 'phop' in the file: p_hop is computed from positions (trsp_core.md.phop) and flags the hops."""
     o = MeasureOptions(phop_window=10, phop_threshold=0.2)
     tables, truth = [], []
     for i, (T, gamma) in enumerate(((0.45, 0.9), (0.6, 0.3))):
@@ -264,7 +264,7 @@ def test_model_check_flags_a_correlation_that_fails_on_some_lattice_size():
     from trsp_core.measure.diagnostics import Diagnostics
     from trsp_core.measure.options import MeasureOptions
     from trsp_core.measure.pipeline import _check_model
-    from trsp_core.params import DescriptorParams
+    from trsp_core.physics.params import DescriptorParams
 
     bad = DescriptorParams(C1=3.5, xi=0.9)
     diag = Diagnostics()

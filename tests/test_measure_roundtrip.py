@@ -23,7 +23,7 @@ import math
 import numpy as np
 import pytest
 
-from trsp_core.compose import build_model
+from trsp_core.spec import compose
 from trsp_core.measure import MeasureOptions, concat, measure, write_outputs
 from trsp_core.measure.synthetic import lattice_data
 
@@ -34,7 +34,7 @@ TEMPS = (0.42, 0.47, 0.53, 0.6)
 def roundtrip(tmp_path_factory, roundtrip_params):
     data = []
     for i, T in enumerate(TEMPS):
-        m = build_model(descriptor="softness-kalj", size=8, cluster="single", temperature=T, params=roundtrip_params)
+        m = compose(descriptor="softness-kalj", size=8, cluster="single", temperature=T, params=roundtrip_params)
         data.append(concat([lattice_data(m, 500, seed=1000 * i + r) for r in range(6)]))
     res = measure(data, MeasureOptions(cluster="single", far_r=4.0))
     out = tmp_path_factory.mktemp("measure")
@@ -92,7 +92,7 @@ def test_outputs_compose_and_are_labelled(roundtrip):
     import xarray as xr
 
     res, p, paths = roundtrip
-    m = build_model(descriptor="gaussian", params=paths["params"], cluster="single", size=6, temperature=0.5)
+    m = compose(descriptor="gaussian", params=paths["params"], cluster="single", size=6, temperature=0.5)
     assert m.params.T0 == pytest.approx(res.params.T0)
     with xr.open_dataset(paths["netcdf"]) as ds:
         for name in ("P_R", "P_R_err", "C", "C_err", "rho", "rho_err", "kick_var", "DeltaE", "bare_gamma0"):

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pytest
 
-from trsp_core.compose import build_model
+from trsp_core.spec import compose
 from trsp_core.measure import MeasureOptions, concat, measure
 from trsp_core.measure.synthetic import lattice_data
 
@@ -28,7 +28,7 @@ TEMPS = (0.42, 0.47, 0.53, 0.6)
 def plaquette_roundtrip(roundtrip_params):
     data, models = [], []
     for i, T in enumerate(TEMPS):
-        m = build_model(descriptor="softness-kalj", size=8, cluster="plaquette", temperature=T, params=roundtrip_params)
+        m = compose(descriptor="softness-kalj", size=8, cluster="plaquette", temperature=T, params=roundtrip_params)
         models.append(m)
         data.append(concat([lattice_data(m, 500, seed=7000 + 100 * i + r) for r in range(6)]))
     res = measure(data, MeasureOptions(cluster="plaquette", far_r=4.0))

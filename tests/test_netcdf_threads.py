@@ -1,6 +1,6 @@
 """netCDF I/O from several threads of one process (a multi-threaded dask worker).
 
-netCDF-C/HDF5 are not thread-safe: without trsp_core.netcdf's lock, concurrent
+netCDF-C/HDF5 are not thread-safe: without trsp_core.io.netcdf's lock, concurrent
 writes crashed the interpreter (segfault) in the aging test. This hammers the
 helpers from 4 threads; a regression shows up as a crash or a corrupt file.
 """
@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import xarray as xr
 
-from trsp_core import netcdf
+from trsp_core.io import netcdf
 
 ENC = {"zlib": True, "complevel": 4, "shuffle": True}
 

@@ -4,11 +4,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from plugins.observables import BlockChi4, FourPointStructureFactor, Overlap
-from trsp_core import gaussian
-from trsp_core.analysis import fourpoint
-from trsp_core.lattice import HypercubicLattice
-from trsp_core.params import AlmostExponential
+from trsp_core.observables import BlockChi4, FourPointStructureFactor, Overlap
+from trsp_core.physics import gaussian
+from trsp_core.observables import fourpoint
+from trsp_core.physics.lattice import HypercubicLattice
+from trsp_core.physics.params import AlmostExponential
 from trsp_core.run import Run
 
 
@@ -68,7 +68,7 @@ def test_s4_flat_and_blocks_trivial_for_independent_sites(poisson):
 
 def _oz_fields(lattice, s0, xi, n, rng):
     """Fields with S4(q) = N Var Q(q) = s0 / (1 + (q xi)^2) exactly (the 'spectrum' of the field)."""
-    from trsp_core.analysis.shells import wavevectors
+    from trsp_core.observables.shells import wavevectors
 
     lam = s0 / (1 + (wavevectors(lattice) * xi) ** 2)
     return gaussian.sample(lam, 0.5, rng, size=n)
@@ -113,7 +113,7 @@ def test_block_scaling_fit_recovers_g4():
 
 def _tailed_oz_fields(lattice, s0, xi, q_tail, n, rng):
     """S4(q) = OZ(q) / (1 + (q/q_tail)^4): OZ at small q, a faster-decaying tail beyond."""
-    from trsp_core.analysis.shells import wavevectors
+    from trsp_core.observables.shells import wavevectors
 
     q = wavevectors(lattice)
     lam = s0 / (1 + (q * xi) ** 2) / (1 + (q / q_tail) ** 4)

@@ -3,15 +3,15 @@ import attrs
 import numpy as np
 import pytest
 
-from plugins.observables import SoftnessChange
-from trsp_core.analysis import softness_change as sc
-from trsp_core.compose import build_model
+from trsp_core.observables import SoftnessChange
+from trsp_core.observables import kicks as sc
+from trsp_core.spec import compose
 from trsp_core.validation import checks
 
 
 @pytest.fixture(scope="module")
 def model():
-    return build_model(size=5, temperature=0.55)
+    return compose(size=5, temperature=0.55)
 
 
 def test_conditioned_samples_have_conditioned_moments(model):
@@ -41,7 +41,7 @@ def test_exchangeability_holds_and_detects_overshooting_kernel(model):
     assert checks.kick_exchangeability(ds).passed
     assert checks.kick_variance(ds).passed
     win = {o: attrs.evolve(model.window_kernel(o), G=1.2 * model.window_kernel(o).G) for o in range(3)}
-    broken = build_model(size=5, temperature=0.55)
+    broken = compose(size=5, temperature=0.55)
     broken.window_kernel = win.__getitem__
     bad = SoftnessChange(n_samples=6000, seed=3).compute(broken)
     assert not checks.kick_exchangeability(bad).passed
@@ -51,6 +51,6 @@ def test_exchangeability_holds_and_detects_overshooting_kernel(model):
 
 def test_kick_variance_detects_wrong_noise(model):
     win = {o: attrs.evolve(model.window_kernel(o), noise=1.1 * model.window_kernel(o).noise) for o in range(3)}
-    broken = build_model(size=5, temperature=0.55)
+    broken = compose(size=5, temperature=0.55)
     broken.window_kernel = win.__getitem__
     assert not checks.kick_variance(SoftnessChange(n_samples=6000, seed=3).compute(broken)).passed

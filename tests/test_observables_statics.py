@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from plugins.observables import DetailedBalanceTest, ObservedRateLaw, TimeWeightedStatics
-from trsp_core import gaussian
-from trsp_core.analysis import statics
-from trsp_core.analysis.stats import ALPHA, seed_t_test, sign_flip_test
-from trsp_core.compose import build_model
-from trsp_core.rates import ObservedRate
+from trsp_core.observables import DetailedBalanceTest, ObservedRateLaw, TimeWeightedStatics
+from trsp_core.physics import gaussian
+from trsp_core.observables import statics
+from trsp_core.observables.stats import ALPHA, seed_t_test, sign_flip_test
+from trsp_core.spec import compose
+from trsp_core.physics.rates import ObservedRate
 from trsp_core.run import Run
 from trsp_core.validation import checks
 
@@ -24,7 +24,7 @@ def _run(seed, N, t_end=1.0, s_before=None, s_after=None, snapshots=None, occupa
 
 @pytest.fixture(scope="module")
 def model():
-    return build_model(size=8, temperature=0.55)
+    return compose(size=8, temperature=0.55)
 
 
 def test_correlation_estimator_on_exact_gaussian_fields(model):

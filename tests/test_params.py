@@ -1,7 +1,7 @@
 import pytest
 
 from trsp_core.errors import InputFileError, ParameterError
-from trsp_core.params import DescriptorParams, params_to_toml, read_params_toml, write_params_toml
+from trsp_core.physics.params import DescriptorParams, params_to_toml, read_params_toml, write_params_toml
 
 
 def test_toml_round_trip(tmp_path):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from descriptors.phop import phop, unwrap
+from trsp_core.md.phop import phop, unwrap
 from trsp_core.errors import ParameterError
 
 

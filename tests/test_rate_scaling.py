@@ -11,10 +11,10 @@ import math
 import numpy as np
 import pytest
 
-from trsp_core.compose import build_model
-from trsp_core.job import mean_rate_time
-from trsp_core.params import DescriptorParams, write_params_toml
-from trsp_core.simulate import available_backends, simulate
+from trsp_core.spec import compose
+from trsp_core.physics.timescales import mean_rate_time
+from trsp_core.physics.params import DescriptorParams, write_params_toml
+from trsp_core.backends.simulate import available_backends, simulate
 
 T = 0.5
 DE0, DSIGMA0 = 0.8, 0.3
@@ -26,8 +26,8 @@ def test_e0_sigma0_only_rescale_time(tmp_path, backend, cluster):
     base = DescriptorParams()
     f = tmp_path / "steeper.toml"
     write_params_toml(base.evolve(e0=base.e0 + DE0, Sigma0=base.Sigma0 + DSIGMA0), f)
-    m1 = build_model(size=6, cluster=cluster, temperature=T)
-    m2 = build_model(size=6, cluster=cluster, temperature=T, params=f)
+    m1 = compose(size=6, cluster=cluster, temperature=T)
+    m2 = compose(size=6, cluster=cluster, temperature=T, params=f)
     factor = math.exp(DSIGMA0 - DE0 / T)  # A2 / A1
     assert m2.observed.A / m1.observed.A == pytest.approx(factor, rel=1e-12)
 

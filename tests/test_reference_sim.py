@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from trsp_core.compose import build_model
-from trsp_core.job import mean_rate_time
-from trsp_core.simulate import simulate
+from trsp_core.spec import compose
+from trsp_core.physics.timescales import mean_rate_time
+from trsp_core.backends.simulate import simulate
 
 N_SEEDS = 10
 DURATION = 22.0  # mean per-site rearrangement times d/<P(R|S)> per seed
@@ -12,7 +12,7 @@ DURATION = 22.0  # mean per-site rearrangement times d/<P(R|S)> per seed
 
 @pytest.fixture(scope="module")
 def runs():
-    m = build_model(size=5, temperature=0.6)
+    m = compose(size=5, temperature=0.6)
     out = [simulate(m, DURATION * mean_rate_time(m), s, backend="reference", n_snapshots=24) for s in range(N_SEEDS)]
     return m, out
 
@@ -88,7 +88,7 @@ def test_stationarity_detects_a_broken_kernel(monkeypatch):
     (A single site's binned transitions stay symmetric here: any linear-Gaussian
     update of one variable is reversible w.r.t. its own stationary law.)
     """
-    m = build_model(size=5, temperature=0.6)
+    m = compose(size=5, temperature=0.6)
     import attrs
 
     broken = {o: attrs.evolve(m.dense_kernel(o), H=1.5 * m.dense_kernel(o).H) for o in range(3)}
@@ -99,7 +99,7 @@ def test_stationarity_detects_a_broken_kernel(monkeypatch):
 
 
 def test_same_seed_same_events():
-    m = build_model(size=4, temperature=0.6)
+    m = compose(size=4, temperature=0.6)
     a = simulate(m, 100.0, 3, backend="reference")
     b = simulate(m, 100.0, 3, backend="reference")
     np.testing.assert_array_equal(a.times, b.times)
@@ -108,7 +108,7 @@ def test_same_seed_same_events():
 
 def test_overlap_on_poisson_log_matches_analytics():
     """Independent sites rearranging at rate r: Q(t) = exp(-r t), chi4 = Q (1 - Q)."""
-    from trsp_core.overlap import chi4_from_samples, overlap_samples
+    from trsp_core.observables.overlap import chi4_from_samples, overlap_samples
     from trsp_core.run import Run
 
     rng = np.random.default_rng(0)

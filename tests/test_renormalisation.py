@@ -2,15 +2,15 @@
 import numpy as np
 import pytest
 
-from trsp_core import gaussian
-from trsp_core.compose import build_model
-from trsp_core.rates import BareRate, ObservedRate, bare_from_observed, observed_from_bare
+from trsp_core.physics import gaussian
+from trsp_core.spec import compose
+from trsp_core.physics.rates import BareRate, ObservedRate, bare_from_observed, observed_from_bare
 
 
 @pytest.mark.parametrize("cluster", ["single", "bond", "plaquette"])
 @pytest.mark.parametrize("T", [0.42, 0.55, 0.7])
 def test_round_trip(cluster, T):
-    m = build_model(size=6, cluster=cluster, temperature=T)
+    m = compose(size=6, cluster=cluster, temperature=T)
     back = observed_from_bare(m.bare, m.mu, m.geometry)
     for name in ("A", "gamma", "delta", "d"):
         assert getattr(back, name) == pytest.approx(getattr(m.observed, name), rel=1e-12, abs=1e-14)
@@ -20,7 +20,7 @@ def test_round_trip(cluster, T):
 
 
 def test_single_site_bare_equals_observed():
-    m = build_model(size=6, cluster="single", temperature=0.5)
+    m = compose(size=6, cluster="single", temperature=0.5)
     assert m.bare.A0 == pytest.approx(m.observed.A)
     assert m.bare.gamma0 == pytest.approx(m.observed.gamma)
     assert m.bare.delta0 == pytest.approx(m.observed.delta)
@@ -30,7 +30,7 @@ def test_single_site_bare_equals_observed():
 def test_monte_carlo_observed_rate(cluster, T):
     """Sum of the bare rates of the z clusters holding site i, averaged given S_i,
     equals the observed law. Tested bin by bin with errors from independent fields."""
-    m = build_model(size=8, cluster=cluster, temperature=T)
+    m = compose(size=8, cluster=cluster, temperature=T)
     rng = np.random.default_rng(12345)
     n_fields = 300
     edges = np.linspace(m.mu - 2.0, m.mu + 2.0, 9)
@@ -61,7 +61,7 @@ def test_monte_carlo_observed_rate(cluster, T):
 
 def test_monte_carlo_detects_wrong_renormalisation():
     """The same estimator flags a bare law that was not renormalised (the test has power)."""
-    m = build_model(size=8, cluster="plaquette", temperature=0.5)
+    m = compose(size=8, cluster="plaquette", temperature=0.5)
     wrong = BareRate(A0=m.observed.A / m.z, gamma0=m.observed.gamma, delta0=m.observed.delta, d=m.bare.d)
     rng = np.random.default_rng(1)
     ratios = []
@@ -77,7 +77,7 @@ def test_monte_carlo_detects_wrong_renormalisation():
 
 
 def test_inverse_rejects_impossible_observed_law():
-    m = build_model(size=6, cluster="plaquette", temperature=0.5)
+    m = compose(size=6, cluster="plaquette", temperature=0.5)
     g = m.geometry
     bad = ObservedRate(A=0.1, gamma=0.3, delta=g.kappa**2 / (2 * g.v) * 1.01, d=4.0)
     with pytest.raises(Exception, match="kappa\\^2 - 2 delta v > 0"):

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from descriptors.mdio import Trajectory, read_netcdf, write_netcdf
-from descriptors.phop import phop
+from trsp_core.md.mdio import Trajectory, read_netcdf, write_netcdf
+from trsp_core.md.phop import phop
 from descriptors.softness_ml.ka_generate import KAParams, load_compact, save_compact, simulate
 from descriptors.softness_ml.structure import StructureParams
 from descriptors.softness_ml.training import (LabelParams, SVMParams, apply_softness, build_training_set,

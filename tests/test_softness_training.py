@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from descriptors.mdio import Trajectory
+from trsp_core.md.mdio import Trajectory
 from descriptors.softness_ml.structure import StructureParams
 from descriptors.softness_ml.training import (LabelParams, SoftnessModel, SVMParams, apply_softness,
                                               build_training_set, fit_softness, labels_from_phop,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from trsp_core.sweep.campaign import run_sweep
-from trsp_core.sweep.spec import auto_run_length, normalise_variant, run_key, split_list, variant_product
+from trsp_core.campaigns.sweep import run_sweep
+from trsp_core.campaigns.spec import auto_run_length, normalise_variant, run_key, split_list, variant_product
 
 VARIANTS = [{"size": 4, "cluster": "plaquette"}, {"size": 4, "cluster": "single"}]
 TEMPS = [0.55, 0.7]
@@ -43,7 +43,7 @@ def test_run_key_identity():
     assert k != run_key(normalise_variant({"size": 4, "facilitation": 0.6}), 0.5, 3, 100.0, "reference")
     # the resolved parameters are part of the identity: changed package defaults (same
     # variant, no parameter file, explicit duration) must not reuse old runs
-    from trsp_core.params import DescriptorParams
+    from trsp_core.physics.params import DescriptorParams
 
     p = DescriptorParams()
     kp = run_key(v, 0.5, 3, 100.0, "reference", params=p)
@@ -60,12 +60,12 @@ def test_variant_product_and_lists():
 
 
 def test_auto_run_length_grows_on_cooling_and_is_capped():
-    from trsp_core.compose import build_model
+    from trsp_core.spec import compose
 
-    lengths = [auto_run_length(build_model(size=4, temperature=T)) for T in (0.7, 0.55, 0.45)]
+    lengths = [auto_run_length(compose(size=4, temperature=T)) for T in (0.7, 0.55, 0.45)]
     assert lengths[0] < lengths[1] < lengths[2]
     assert lengths[2] / lengths[0] > 20
-    assert auto_run_length(build_model(size=4, temperature=0.42), cap=500.0) == 500.0
+    assert auto_run_length(compose(size=4, temperature=0.42), cap=500.0) == 500.0
 
 
 def test_kill_worker_resume_equals_uninterrupted(tmp_path):
@@ -161,7 +161,7 @@ def test_cli_sweep_resume_and_plot(tmp_path):
     import typer
     from typer.testing import CliRunner
 
-    from trsp_core.sweep.cli import plot, sweep
+    from trsp_core.cli.campaigns import plot, sweep
 
     app = typer.Typer()
     app.command("sweep")(sweep)

@@ -5,9 +5,9 @@ import attrs
 import pytest
 from typer.testing import CliRunner
 
-import trsp_core.compose
+import trsp_core.spec
 from trsp_core.cli import app
-from trsp_core.compose import build_model
+from trsp_core.spec import compose
 from trsp_core.validation import SuiteConfig, run_suite
 
 #: Small but statistically meaningful: L = 6, 16 seeds x 20 mean rearrangement times.
@@ -26,7 +26,7 @@ def overshooting(model, factor=1.2):
 
 @pytest.fixture(scope="module")
 def good():
-    return run_suite(build_model(size=6), CONFIG)
+    return run_suite(compose(size=6), CONFIG)
 
 
 def test_suite_passes_on_default_model(good):
@@ -37,7 +37,7 @@ def test_suite_passes_on_default_model(good):
 
 
 def test_suite_fails_on_broken_kernel():
-    res = run_suite(overshooting(build_model(size=6)), CONFIG)
+    res = run_suite(overshooting(compose(size=6)), CONFIG)
     assert not res.passed
     assert "kick-exchangeability" in res.failed()
 
@@ -53,8 +53,8 @@ def test_cli_json_and_exit_codes(tmp_path, monkeypatch):
         assert (tmp_path / "ok" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Overall: PASS" in (tmp_path / "ok" / "report.md").read_text()
 
-    real = trsp_core.compose.build_model
-    monkeypatch.setattr(trsp_core.compose, "build_model", lambda **kw: overshooting(real(**kw)))
+    real = trsp_core.spec.compose
+    monkeypatch.setattr(trsp_core.spec, "compose", lambda **kw: overshooting(real(**kw)))
     bad = runner.invoke(app, ["validate", "--quick", "--size", "6", "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 1
     assert "FAIL  kick-exchangeability" in bad.stdout

@@ -13,6 +13,6 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 from trsp_core.errors import TRSPError, ParameterError  # noqa: E402
-from trsp_core.hookspecs import hookimpl  # noqa: E402
+from trsp_core.plugin.hookspecs import hookimpl  # noqa: E402
 
 __all__ = ["__version__", "TRSPError", "ParameterError", "hookimpl"]

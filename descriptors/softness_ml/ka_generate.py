@@ -26,7 +26,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from descriptors.mdio import Trajectory, atomic_write
+from trsp_core.md.mdio import Trajectory, atomic_write
 from trsp_core.errors import InputFileError, ParameterError
 
 KA_EPS = {(1, 1): 1.0, (1, 2): 1.5, (2, 2): 0.5}

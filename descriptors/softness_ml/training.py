@@ -35,8 +35,8 @@ from typing import Sequence
 import attrs
 import numpy as np
 
-from descriptors.mdio import Trajectory, atomic_write
-from descriptors.phop import phop as compute_phop
+from trsp_core.md.mdio import Trajectory, atomic_write
+from trsp_core.md.phop import phop as compute_phop
 from descriptors.softness_ml.structure import StructureParams, structure_functions
 from trsp_core.errors import InputFileError, ParameterError
 

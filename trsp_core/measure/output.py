@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from trsp_core.io import provenance, write_dataset
-from trsp_core.params import write_params_toml
+from trsp_core.physics.params import write_params_toml
 
 
 def _v(dims, data, units, long_name):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trsp_core.atomic import atomic_path, atomic_write_text
+from trsp_core.io.atomic import atomic_path, atomic_write_text
 
 
 def _save(fig, path: Path) -> None:

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from trsp_core import netcdf  # noqa: E402
+from trsp_core.io import netcdf  # noqa: E402
 
 DPI = 90
 T_UNIT = r"$T$ [$\epsilon_{AA}/k_B$]"

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from trsp_core.atomic import atomic_path  # noqa: E402
+from trsp_core.io.atomic import atomic_path  # noqa: E402
 from trsp_core.validation.checks import MIN_COUNT_PER_SEED  # noqa: E402
 
 DPI = 120
