@@ -11,7 +11,8 @@ import pytest
 import xarray as xr
 
 from trsp_core.campaigns.sweep import run_sweep
-from trsp_core.campaigns.spec import auto_run_length, normalise_variant, run_key, split_list, variant_product
+from trsp_core.physics.timescales import auto_run_length
+from trsp_core.campaigns.spec import normalise_variant, run_key, split_list, variant_product
 
 VARIANTS = [{"size": 4, "cluster": "plaquette"}, {"size": 4, "cluster": "single"}]
 TEMPS = [0.55, 0.7]

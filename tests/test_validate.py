@@ -53,8 +53,8 @@ def test_cli_json_and_exit_codes(tmp_path, monkeypatch):
         assert (tmp_path / "ok" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Overall: PASS" in (tmp_path / "ok" / "report.md").read_text()
 
-    real = trsp_core.spec.compose
-    monkeypatch.setattr(trsp_core.spec, "compose", lambda **kw: overshooting(real(**kw)))
+    real = trsp_core.spec.ModelSpec.build
+    monkeypatch.setattr(trsp_core.spec.ModelSpec, "build", lambda self, *a, **kw: overshooting(real(self, *a, **kw)))
     bad = runner.invoke(app, ["validate", "--quick", "--size", "6", "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 1
     assert "FAIL  kick-exchangeability" in bad.stdout

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from trsp_core.spec import compose
+from trsp_core.spec import DEFAULTS, compose
 from trsp_core.backends.reference import MAX_SITES
 from trsp_core.backends.simulate import simulate
 
@@ -42,7 +42,7 @@ def flops_per_event(model) -> float:
 
 
 def run_bench(sizes=(12, 20, 32, 64), duration_events: int = 30000, json: bool = False,
-              reference_events: int = 300, temperature: float = 0.55) -> dict:
+              reference_events: int = 300, temperature: float = DEFAULTS.temperature) -> dict:
     """Measure events/s at each lattice size L (default model, T = 0.55); see the module docstring."""
     from trsp_core.backends.fast import kernel_tables
 

@@ -8,8 +8,11 @@ simulate seeds, compute observables, return one labelled Dataset.
 from __future__ import annotations
 
 import functools
+import time
+from typing import Callable
 
 import numpy as np
+import xarray as xr
 
 from trsp_core.physics import gaussian
 from trsp_core.physics.clusters import DELTA_RULES, ClusterRule
@@ -168,13 +171,16 @@ class Model:
         for i in range(int(seeds)):
             cb = (lambda t, i=i: progress(i * duration + t, seeds * duration)) if progress else None
             runs.append(self.simulate(duration, seed + i, backend=backend, progress=cb))
-        rd = run_file(runs, self)
-        ds = xr.merge([rd, *compute_all(obs, self, runs)], combine_attrs="drop_conflicts")
-        ds.attrs = {**rd.attrs, **{
-            "observables": ",".join(o.name for o in obs), "seeds": [seed + i for i in range(seeds)],
-            "duration": duration, "kick_b_max": b_max, "wall_s": time.perf_counter() - t0,
+        computed = compute_all(obs, self, runs)
+        extra = {
+            "observables": ",".join(o.name for o in obs), "backend": runs[0].backend,
+            "seeds": [seed + i for i in range(seeds)], "duration": duration, "kick_b_max": b_max,
+            "wall_s": time.perf_counter() - t0,
             **{f"kernel_{k}": v for k, v in runs[0].info.items() if isinstance(v, (int, float, str))},
-        }}
+        }
+        rd = run_file(runs, self, extra=extra)
+        ds = xr.merge([rd, *computed], combine_attrs="drop_conflicts")
+        ds.attrs = rd.attrs
         return ds
 
     def kernel_dataset(self, orientation: int = 0) -> xr.Dataset:

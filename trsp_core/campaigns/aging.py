@@ -15,18 +15,23 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from trsp_core.io import netcdf
+from trsp_core.run import RUN_FORMAT
+from trsp_core.spec import DEFAULTS
 from trsp_core.io import write_dataset
 from trsp_core.backends.simulate import resolve_backend
 from trsp_core.campaigns.spec import normalise_variant, params_digest, variant_label
 from trsp_core.physics.timescales import auto_run_length
-from trsp_core.campaigns.tasks import is_finished, model_spec
+from trsp_core.campaigns.tasks import is_finished, load_runs, model_spec
 
 #: the two models of Fig. 8: the TRSP model and the independent-site trap model
 AGING_MODELS = {
-    "TRSP": {"descriptor": "softness-kalj", "cluster": "plaquette"},
+    "TRSP": {"descriptor": DEFAULTS.descriptor, "cluster": DEFAULTS.cluster},
     "trap": {"descriptor": "trap", "cluster": "single"},
 }
+
+
+#: an aging run file keeps the site-averaged snapshots and the end points
+AGING_FIELDS = ("snapshot_mean", "endpoints")
 
 
 def time_grid(duration: float, n_times: int = 40, t_min: float | None = None) -> np.ndarray:
@@ -37,7 +42,7 @@ def time_grid(duration: float, n_times: int = 40, t_min: float | None = None) ->
 def aging_key(variant: dict, ti: float, tf: float, seed: int, duration: float, n_times: int, backend: str,
               params=None) -> str:
     """Content hash of one aging run; ``params`` (resolved descriptor parameters) are part of it."""
-    payload = {"kind": "aging", "format": 2, "variant": {k: v for k, v in variant.items() if k != "params"},
+    payload = {"kind": "aging", "format": RUN_FORMAT, "variant": {k: v for k, v in variant.items() if k != "params"},
                "params": params_digest(params) if params is not None else None,
                "ti": round(ti, 12), "tf": round(tf, 12), "seed": seed, "duration": float(f"{duration:.12g}"),
                "n_times": n_times, "backend": backend}
@@ -48,21 +53,16 @@ def execute_aging_run(spec: dict) -> dict:
     path = Path(spec["path"])
     if is_finished(path):
         return {"status": "cached", "path": str(path)}
-    from trsp_core.io import provenance
-    from trsp_core.backends.simulate import simulate
+    from trsp_core.run import run_file
 
     t0 = time.perf_counter()
     model = model_spec(spec["variant"], spec["tf"]).build()
     times = time_grid(spec["duration"], spec["n_times"])
-    run = simulate(model, spec["duration"], spec["seed"], backend=spec["backend"], snapshot_times=times,
-                   initial_temperature=spec["ti"])
-    s_mean = run.snapshots.mean(axis=1)
-    ds = xr.Dataset({
-        "S_mean": ("time", s_mean, {"units": "descriptor", "long_name": "site-averaged S at time t after the quench"}),
-        "S_initial": ((), float(run.s_initial.mean()), {"units": "descriptor", "long_name": "site-averaged S at t = 0"}),
-    }, coords={"time": ("time", run.snapshot_times, {"units": "frames", "long_name": "time since the quench"})})
-    ds.attrs = provenance(model, {"trsp_run_complete": 1, "seed": spec["seed"], "initial_temperature": spec["ti"],
-                                  "n_events": run.n_events, "wall_s": time.perf_counter() - t0})
+    run = model.simulate(spec["duration"], spec["seed"], backend=spec["backend"], snapshot_times=times,
+                         initial_temperature=spec["ti"])
+    ds = run_file([run], model, AGING_FIELDS, geometry=False, extra={
+        "trsp_run_complete": 1, "seed": spec["seed"], "initial_temperature": spec["ti"],
+        "n_events": run.n_events, "wall_s": time.perf_counter() - t0})
     write_dataset(ds, path)
     return {"status": "computed", "path": str(path)}
 
@@ -86,8 +86,6 @@ def plan_aging(ti, tfs, seeds, seed, size, backend, duration, tau_factor, max_du
 
 def combine_aging(specs, ti: float) -> xr.Dataset:
     """<S(t)> over sites and seeds -> dims (model, final_temperature, time_index)."""
-    from trsp_core.physics.params import DescriptorParams  # noqa: F401  (only for type clarity)
-
     models = list(dict.fromkeys(s["model"] for s in specs))
     tfs = sorted(set(s["tf"] for s in specs))
     n_t = specs[0]["n_times"]
@@ -104,10 +102,10 @@ def combine_aging(specs, ti: float) -> xr.Dataset:
                 continue
             vals, ini = [], []
             for s in group:
-                with netcdf.opened(s["path"]) as d:
-                    vals.append(d["S_mean"].values)
-                    ini.append(float(d["S_initial"]))
-                    times[i, j] = d["time"].values
+                (run,) = load_runs(s["path"])
+                vals.append(run.snapshot_mean)
+                ini.append(float(run.s_initial.mean()))
+                times[i, j] = run.snapshot_times
             vals = np.asarray(vals)
             mean[i, j] = vals.mean(axis=0)
             err[i, j] = vals.std(axis=0, ddof=1) / np.sqrt(len(vals)) if len(vals) > 1 else np.nan

@@ -33,18 +33,25 @@ from trsp_core.backends.simulate import resolve_backend
 from trsp_core.physics.timescales import auto_run_length
 from trsp_core.campaigns.spec import (normalise_variant, run_key,
                                   variant_label)
-from trsp_core.campaigns.tasks import combine_point, execute_run, is_finished, model_spec
+from trsp_core.campaigns.tasks import SWEEP_FIELDS, combine_point, execute_run, is_finished, model_spec
 
 XI4_NOTE = ("xi4 is NaN: no selected observable provides a variable named 'xi4' "
             "(select an S4 / Ornstein-Zernike observable with --observables)")
 
 
-def default_observables() -> list[str]:
-    """``overlap`` plus every registered observable that looks like an S4 / xi4 / block-chi4 one."""
+def default_observables(registry=None) -> list[str]:
+    """``overlap`` plus every registered observable that works on the sweep's run files
+    (its ``requires`` is within ``SWEEP_FIELDS``) and provides a ``xi4*`` variable."""
     from trsp_core.plugin.registry import default_registry
 
-    names = default_registry().listing().get("observable", [])
-    extra = [n for n in names if n != "overlap" and any(s in n.lower() for s in ("s4", "xi4", "block", "four"))]
+    reg = registry or default_registry()
+    extra = []
+    for name in reg.listing().get("observable", []):
+        cls = reg.get("observable", name)
+        requires = set(getattr(cls, "requires", ("events",)))
+        provides = getattr(cls, "provides", ())
+        if name != "overlap" and requires <= set(SWEEP_FIELDS) and any(str(v).startswith("xi4") for v in provides):
+            extra.append(name)
     return ["overlap"] + extra
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from trsp_core.errors import TRSPError
+from trsp_core.spec import DEFAULTS, ModelSpec
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Time-Reversible Structuro-Plastic lattice models of supercooled liquids.")
@@ -32,34 +33,43 @@ Facilitation = Annotated[float, typer.Option(help="facilitation factor c multipl
 Params = Annotated[Optional[Path], typer.Option(help="TOML file overriding the descriptor's parameters")]
 
 
-def _model_options(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params):
-    return dict(descriptor=descriptor, lattice=lattice, size=size, cluster=cluster, delta_rule=delta_rule,
-                rate=rate, temperature=temperature, facilitation=facilitation, params=params)
+def _spec(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params) -> ModelSpec:
+    return ModelSpec(descriptor=descriptor, lattice=lattice, size=size, cluster=cluster, delta_rule=delta_rule,
+                     rate=rate, temperature=temperature, facilitation=facilitation, params=params)
+
+
+def _model_options(*args) -> dict:
+    """The model choices as keywords (for commands that take them one by one)."""
+    return {k: v for k, v in _spec(*args).to_dict().items() if k != "overrides"}
 
 
 @app.command()
-def plugins(json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False):
-    """List the plugins of every kind (built-in and installed third-party)."""
+def plugins(json_out: Annotated[bool, typer.Option("--json", help="print one JSON object {kind: [names]}")] = False):
+    """List the plugins of every kind (built-in and installed third-party), with where they come from."""
     from trsp_core.plugin.registry import default_registry
 
-    listing = default_registry().listing()
+    reg = default_registry()
     if json_out:
-        typer.echo(json.dumps(listing))
+        typer.echo(json.dumps(reg.listing()))
         return
-    for kind, names in listing.items():
-        typer.echo(f"{kind:<11} {', '.join(names)}")
+    for kind, items in reg.describe().items():
+        typer.echo(f"{kind}:")
+        for it in items:
+            typer.echo(f"  {it['name']:<18} {it['distribution']:<16} {it['description']}")
+    for failure in reg.failures:
+        typer.echo(f"  skipped: {failure}")
 
 
 @app.command()
 def compose(
-    descriptor: Descriptor = "softness-kalj",
-    lattice: LatticeOpt = "cubic",
-    size: Size = 12,
-    cluster: Cluster = "plaquette",
-    delta_rule: DeltaRule = "nearest",
-    rate: Rate = "arrhenius",
-    temperature: Temperature = 0.55,
-    facilitation: Facilitation = 1.0,
+    descriptor: Descriptor = DEFAULTS.descriptor,
+    lattice: LatticeOpt = DEFAULTS.lattice,
+    size: Size = DEFAULTS.size,
+    cluster: Cluster = DEFAULTS.cluster,
+    delta_rule: DeltaRule = DEFAULTS.delta_rule,
+    rate: Rate = DEFAULTS.rate,
+    temperature: Temperature = DEFAULTS.temperature,
+    facilitation: Facilitation = DEFAULTS.facilitation,
     params: Params = None,
     observables: Annotated[str, typer.Option(help="comma-separated observable plugins")] = "overlap",
     seeds: Annotated[int, typer.Option(help="number of independent seeds")] = 8,
@@ -72,18 +82,22 @@ def compose(
     """Compose a model from plugins by name, simulate it and write one netCDF file."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from trsp_core.job import run_job
+    from trsp_core.io import write_dataset
+    from trsp_core.model import summary as run_summary
 
     if seeds < 1:
         _fail(f"--seeds must be >= 1, got {seeds}")
     obs = [o.strip() for o in observables.split(",") if o.strip()]
-    opts = _model_options(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params)
+    spec = _spec(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params)
+    model = spec.build()
     with Progress(TextColumn("[bold]trsp compose"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
                   TimeRemainingColumn(), transient=True, disable=json_out or not sys.stderr.isatty(),
                   console=None) as bar:
         task = bar.add_task("run", total=1.0)
-        _, summary = run_job(observables=obs, seeds=seeds, seed=seed, duration=duration, out=out, backend=backend,
-                             progress=lambda t, tot: bar.update(task, completed=t / tot), **opts)
+        ds = model.run(seeds=seeds, seed=seed, duration=duration, observables=obs or ["overlap"],
+                       backend=backend, progress=lambda t, tot: bar.update(task, completed=t / tot))
+    summary = run_summary(ds)
+    summary["out"] = str(write_dataset(ds, out))
     if json_out:
         typer.echo(json.dumps(summary))
     else:
@@ -93,24 +107,23 @@ def compose(
 
 @app.command()
 def inspect(
-    lattice: LatticeOpt = "cubic",
+    lattice: LatticeOpt = DEFAULTS.lattice,
     size: Size = 6,
-    cluster: Cluster = "plaquette",
-    delta_rule: DeltaRule = "nearest",
-    temperature: Temperature = 0.55,
-    facilitation: Facilitation = 1.0,
-    descriptor: Descriptor = "softness-kalj",
-    rate: Rate = "arrhenius",
+    cluster: Cluster = DEFAULTS.cluster,
+    delta_rule: DeltaRule = DEFAULTS.delta_rule,
+    temperature: Temperature = DEFAULTS.temperature,
+    facilitation: Facilitation = DEFAULTS.facilitation,
+    descriptor: Descriptor = DEFAULTS.descriptor,
+    rate: Rate = DEFAULTS.rate,
     params: Params = None,
     orientation: Annotated[int, typer.Option(help="cluster orientation index")] = 0,
     out: Annotated[Path, typer.Option(help="netCDF output file")] = Path("trsp_out/kernel.nc"),
 ):
     """Write the rearrangement kernel (H, mu', K_Delta, K') of one cluster for inspection."""
-    from trsp_core.inspect import kernel_dataset
     from trsp_core.io import write_dataset
 
-    ds = kernel_dataset(_model_options(descriptor, lattice, size, cluster, delta_rule, rate, temperature,
-                                       facilitation, params), orientation)
+    spec = _spec(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params)
+    ds = spec.build().kernel_dataset(orientation)
     write_dataset(ds, out)
     typer.echo(f"wrote {out}: H {ds.sizes['row']} x {ds.sizes['col']}, max eig(K_Delta K'^-1) = {ds.attrs['kick_b_max']:.4g}")
 
@@ -154,7 +167,15 @@ for _name, (_target, _help) in _EXTERNAL.items():
     _add_lazy(_name, _help)
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings from trsp (skipped plugins, ...) as one line, without source excerpts."""
+    print(f"trsp: warning: {message}", file=file or sys.stderr)
+
+
 def main() -> None:
+    import warnings
+
+    warnings.showwarning = _one_line_warning
     try:
         app()
     except TRSPError as exc:

@@ -25,6 +25,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from trsp_core.spec import DEFAULTS
+
 
 def _fail(msg: str):
     typer.echo(f"trsp: error: {msg}", err=True)
@@ -49,13 +51,13 @@ def sweep(
     temperatures: Annotated[str, typer.Option(help="comma-separated temperatures, e.g. 0.42,0.45,0.5")] = "0.42,0.45,0.47,0.50,0.55,0.60,0.70",
     seeds: Annotated[int, typer.Option(help="seeds per (variant, temperature); run i uses seed + i")] = 8,
     seed: Annotated[int, typer.Option(help="first seed")] = 0,
-    descriptor: Annotated[str, typer.Option(help="descriptor plugin(s), comma-separated")] = "softness-kalj",
-    lattice: Annotated[str, typer.Option("--lattice", help="lattice plugin(s)")] = "cubic",
-    size: Annotated[str, typer.Option(help="lattice size(s) L, comma-separated")] = "12",
-    cluster: Annotated[str, typer.Option(help="cluster rule(s): plaquette (m=4), single (m=1), bond")] = "plaquette",
-    delta_rule: Annotated[str, typer.Option("--delta-rule", help="K_Delta distance rule(s): nearest, center-of-mass")] = "nearest",
-    rate: Annotated[str, typer.Option(help="rate-law plugin(s)")] = "arrhenius",
-    facilitation: Annotated[str, typer.Option(help="facilitation factor(s) c, e.g. 1,0.6,0.2")] = "1.0",
+    descriptor: Annotated[str, typer.Option(help="descriptor plugin(s), comma-separated")] = DEFAULTS.descriptor,
+    lattice: Annotated[str, typer.Option("--lattice", help="lattice plugin(s)")] = DEFAULTS.lattice,
+    size: Annotated[str, typer.Option(help="lattice size(s) L, comma-separated")] = str(DEFAULTS.size),
+    cluster: Annotated[str, typer.Option(help="cluster rule(s): plaquette (m=4), single (m=1), bond")] = DEFAULTS.cluster,
+    delta_rule: Annotated[str, typer.Option("--delta-rule", help="K_Delta distance rule(s): nearest, center-of-mass")] = DEFAULTS.delta_rule,
+    rate: Annotated[str, typer.Option(help="rate-law plugin(s)")] = DEFAULTS.rate,
+    facilitation: Annotated[str, typer.Option(help="facilitation factor(s) c, e.g. 1,0.6,0.2")] = str(DEFAULTS.facilitation),
     params: Annotated[Optional[Path], typer.Option(help="TOML file overriding the descriptor's parameters")] = None,
     observables: Annotated[str, typer.Option(help="'auto' (overlap + S4/block-chi4 plugins) or a comma-separated list")] = "auto",
     duration: Annotated[Optional[float], typer.Option(help="frames per run (default: automatic from T)")] = None,

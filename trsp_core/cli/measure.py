@@ -6,12 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
+from trsp_core.spec import DEFAULTS
+
 
 def measure(
     data: Annotated[list[Path], typer.Argument(help="trajectory files (GSD, LAMMPS dump, trsp netCDF); files at the same temperature are merged as independent runs")],
     out: Annotated[Path, typer.Option(help="output directory (params.toml, measure.nc, report.md, figures)")] = Path("trsp_measure"),
-    cluster: Annotated[str, typer.Option(help="cluster rule of the target model (renormalisation)")] = "plaquette",
-    lattice: Annotated[str, typer.Option(help="lattice plugin of the target model")] = "cubic",
+    cluster: Annotated[str, typer.Option(help="cluster rule of the target model (renormalisation)")] = DEFAULTS.cluster,
+    lattice: Annotated[str, typer.Option(help="lattice plugin of the target model")] = DEFAULTS.lattice,
     phop_threshold: Annotated[float, typer.Option(help="rearranging: p_hop > threshold (sigma_AA^2)")] = 0.2,
     phop_window: Annotated[int, typer.Option(help="p_hop window W in frames (even), used when the file has no phop")] = 10,
     delta_window: Annotated[int, typer.Option(help="Delta S between t_R - w and t_R + w frames")] = 5,

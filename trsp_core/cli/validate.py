@@ -8,16 +8,18 @@ from typing import Annotated, Optional
 
 import typer
 
+from trsp_core.spec import DEFAULTS, ModelSpec
+
 
 def validate(
-    descriptor: Annotated[str, typer.Option(help="descriptor plugin (see `trsp plugins`)")] = "softness-kalj",
-    lattice: Annotated[str, typer.Option("--lattice", help="lattice plugin")] = "cubic",
+    descriptor: Annotated[str, typer.Option(help="descriptor plugin (see `trsp plugins`)")] = DEFAULTS.descriptor,
+    lattice: Annotated[str, typer.Option("--lattice", help="lattice plugin")] = DEFAULTS.lattice,
     size: Annotated[Optional[int], typer.Option(help="sites per lattice axis L (default 8 with --quick, else 10)")] = None,
-    cluster: Annotated[str, typer.Option(help="cluster rule plugin: single, bond, plaquette, ...")] = "plaquette",
-    delta_rule: Annotated[str, typer.Option("--delta-rule", help="K_Delta distance rule: nearest | center-of-mass")] = "nearest",
-    rate: Annotated[str, typer.Option(help="rate-law plugin")] = "arrhenius",
-    temperature: Annotated[float, typer.Option(help="temperature T (MD units)")] = 0.55,
-    facilitation: Annotated[float, typer.Option(help="facilitation factor c multiplying K_Delta")] = 1.0,
+    cluster: Annotated[str, typer.Option(help="cluster rule plugin: single, bond, plaquette, ...")] = DEFAULTS.cluster,
+    delta_rule: Annotated[str, typer.Option("--delta-rule", help="K_Delta distance rule: nearest | center-of-mass")] = DEFAULTS.delta_rule,
+    rate: Annotated[str, typer.Option(help="rate-law plugin")] = DEFAULTS.rate,
+    temperature: Annotated[float, typer.Option(help="temperature T (MD units)")] = DEFAULTS.temperature,
+    facilitation: Annotated[float, typer.Option(help="facilitation factor c multiplying K_Delta")] = DEFAULTS.facilitation,
     params: Annotated[Optional[Path], typer.Option(help="TOML file overriding the descriptor's parameters")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="16 seeds x 20 mean rearrangement times (< 3 min at L = 8)")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print {\"checks\": [...]} as JSON on stdout")] = False,
@@ -29,13 +31,12 @@ def validate(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from trsp_core.spec import compose
     from trsp_core.validation import figures, report
     from trsp_core.validation.suite import SuiteConfig, run_suite
 
     L = size if size is not None else (8 if quick else 10)
-    model = compose(descriptor=descriptor, lattice=lattice, size=L, cluster=cluster, delta_rule=delta_rule,
-                        rate=rate, temperature=temperature, facilitation=facilitation, params=params)
+    model = ModelSpec(descriptor=descriptor, lattice=lattice, size=L, cluster=cluster, delta_rule=delta_rule,
+                      rate=rate, temperature=temperature, facilitation=facilitation, params=params).build()
     cfg = SuiteConfig.quick(seed=seed, backend=backend) if quick else SuiteConfig(seed=seed, backend=backend)
     err = Console(stderr=True)
     with Progress(TextColumn("[bold]trsp validate[/] {task.description:<18}"), BarColumn(),

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import attrs
 
+from trsp_core.spec import DEFAULTS
+
 from trsp_core.errors import ParameterError
 
 
@@ -66,8 +68,8 @@ class MeasureOptions:
     # Lattice spacing a of the written model; None = first peak of g_AA(r).
     spacing: float | None = attrs.field(default=None, validator=_pos_or_none)
     # Renormalisation target: cluster rule and lattice plugin of the model.
-    cluster: str = attrs.field(default="plaquette", converter=str)
-    lattice: str = attrs.field(default="cubic", converter=str)
+    cluster: str = attrs.field(default=DEFAULTS.cluster, converter=str)
+    lattice: str = attrs.field(default=DEFAULTS.lattice, converter=str)
     # Gaussianity thresholds (effect sizes: with 1e6 samples every p-value is tiny).
     max_abs_skew: float = attrs.field(default=0.5, converter=float, validator=_pos)
     max_abs_excess_kurtosis: float = attrs.field(default=1.0, converter=float, validator=_pos)

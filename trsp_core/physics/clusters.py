@@ -57,8 +57,9 @@ class ClusterRule(abc.ABC):
 class OffsetClusterRule(ClusterRule):
     """A cluster rule given by explicit offset lists (one per orientation)."""
 
-    def __init__(self, name: str, offsets_by_dim: dict[int, list[list[list[int]]]]):
+    def __init__(self, name: str, offsets_by_dim: dict[int, list[list[list[int]]]], description: str = ""):
         self.name = name
+        self.description = description
         self._by_dim = {d: [np.asarray(o, dtype=np.int64) for o in offs] for d, offs in offsets_by_dim.items()}
         ms = {o.shape[0] for offs in self._by_dim.values() for o in offs}
         if len(ms) != 1:

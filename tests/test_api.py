@@ -1,0 +1,117 @@
+"""The public Python API (``import trsp_core as trsp``), as docs/user-guide.md "From Python" uses it.
+
+The checks compare the API against independent routes to the same numbers: the
+CLI's file, a direct ``simulate`` call, and a model rebuilt from a file.
+"""
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import trsp_core as trsp
+from trsp_core.io import write_dataset
+from trsp_core.run import ALL_FIELDS
+
+
+def test_top_level_names_resolve():
+    for name in trsp.__all__:
+        assert getattr(trsp, name) is not None, name
+    assert "ModelSpec" in dir(trsp)
+    with pytest.raises(AttributeError):
+        trsp.no_such_name  # noqa: B018
+
+
+def test_params_without_a_file_and_evolve():
+    base = trsp.ModelSpec(size=4, temperature=0.6)
+    m1 = trsp.compose(size=4, temperature=0.6, params={"s1": 0.7})
+    m2 = base.evolve(s1=0.7).build()
+    m3 = trsp.compose(base, params={"s1": 0.7})
+    for m in (m1, m2, m3):
+        assert m.params.s1 == 0.7
+        assert m.params.e0 == trsp.DescriptorParams().e0
+    assert m1.spec == m2.spec == m3.spec
+    assert base.key() != m1.spec.key()                       # an override is part of the identity
+    assert base.evolve(temperature=0.5).key() != base.key()
+    assert trsp.ModelSpec(size=4, temperature=0.6).key() == base.key()
+    with pytest.raises(trsp.ParameterError, match="unknown descriptor parameter"):
+        trsp.compose(params={"s_one": 0.7})
+    with pytest.raises(trsp.ParameterError, match="unknown model choice or descriptor parameter 'colour'"):
+        base.evolve(colour="red")
+
+
+def test_reprs_are_short():
+    model = trsp.compose(size=4, temperature=0.6)
+    run = model.simulate(200, seed=1)
+    for obj in (model, model.spec, run):
+        assert len(repr(obj)) < 300, repr(obj)
+    assert "T=0.6" in repr(model) and "seed=1" in repr(run)
+
+
+def test_run_dataset_matches_direct_simulation():
+    """Model.run seed i == simulate(seed + i): same event log, same observables."""
+    model = trsp.compose(size=4, temperature=0.6)
+    ds = model.run(seeds=2, seed=5, duration=300, observables=["overlap"], backend="reference")
+    assert isinstance(ds, xr.Dataset)
+    runs = [trsp.simulate(model, 300, 5 + i, backend="reference") for i in range(2)]
+    np.testing.assert_array_equal(ds["event_time"].values, np.concatenate([r.times for r in runs]))
+    ref = trsp.Overlap().compute(model, runs)
+    np.testing.assert_allclose(ds["Q"].values, ref["Q"].values)
+    s = trsp.summary(ds)
+    assert s["events"] == sum(r.n_events for r in runs) and s["seeds"] == 2
+    assert json.loads(ds.attrs["trsp_model_spec"])["temperature"] == 0.6
+
+
+def test_open_run_of_a_compose_file(tmp_path):
+    """A file written by Model.run reopens as the same model and runs; every observable
+    computed on the reloaded runs equals the one computed in memory."""
+    model = trsp.compose(size=4, temperature=0.6, params={"s1": 0.5})
+    runs = [model.simulate(400, seed=s) for s in (0, 1)]
+    ds = model.run(seeds=2, seed=0, duration=400, observables=["overlap"])
+    write_dataset(ds, tmp_path / "c.nc")
+    reopened = trsp.open_run(tmp_path / "c.nc")
+    m2, runs2 = reopened
+    assert m2.spec == model.spec and m2.params == model.params
+    assert runs2[0].fields == ALL_FIELDS
+    for obs in (trsp.DetailedBalanceTest(), trsp.TimeWeightedStatics(), trsp.ObservedRateLaw(), trsp.Overlap()):
+        a, b = obs.compute(model, runs), obs.compute(m2, runs2)
+        for name in a.data_vars:
+            np.testing.assert_allclose(b[name].values, a[name].values, rtol=1e-12, equal_nan=True, err_msg=name)
+        if obs.name == "detailed-balance":
+            assert int(a["db_counts"].sum()) > 0   # the comparison above is not of empty tables
+
+
+def test_open_run_of_sweep_and_aging_files(tmp_path):
+    from trsp_core.campaigns.aging import execute_aging_run, plan_aging
+    from trsp_core.campaigns.sweep import plan_runs
+    from trsp_core.campaigns.spec import normalise_variant
+    from trsp_core.campaigns.tasks import execute_run
+
+    runs, _ = plan_runs([normalise_variant({"size": 4})], [0.6], 1, 3, tmp_path, "reference", 300.0, 20.0, 1e5)
+    execute_run(runs[0])
+    model, (run,) = trsp.open_run(runs[0]["path"])
+    direct = model.simulate(300.0, 3, backend="reference", n_snapshots=0)
+    np.testing.assert_array_equal(run.times, direct.times)
+    np.testing.assert_array_equal(run.clusters, direct.clusters)
+    assert run.fields == ("events",) and run.snapshots is None
+    with pytest.raises(trsp.InputFileError, match="needs run field\(s\) kicks"):
+        from trsp_core.observables import compute
+        compute(trsp.DetailedBalanceTest(), model, [run])
+
+    specs = plan_aging(0.8, [0.6], 1, 2, 4, "reference", 300.0, 20.0, 1e5, 6, tmp_path)
+    execute_aging_run(specs[0])
+    model, (arun,) = trsp.open_run(specs[0]["path"])
+    assert model.temperature == 0.6 and set(arun.fields) == {"snapshot_mean", "endpoints"}
+    direct = model.simulate(300.0, 2, backend="reference", snapshot_times=arun.snapshot_times, initial_temperature=0.8)
+    np.testing.assert_allclose(arun.snapshot_mean, direct.snapshots.mean(axis=1), rtol=1e-12)
+
+
+def test_open_run_refuses_what_is_not_a_run_file(tmp_path):
+    with pytest.raises(trsp.InputFileError, match="does not exist"):
+        trsp.open_run(tmp_path / "missing.nc")
+    (tmp_path / "junk.nc").write_bytes(b"not netcdf")
+    with pytest.raises(trsp.InputFileError, match="not a readable netCDF"):
+        trsp.open_run(tmp_path / "junk.nc")
+    write_dataset(xr.Dataset({"x": ("i", [1.0])}), tmp_path / "other.nc")
+    with pytest.raises(trsp.InputFileError, match="not a trsp run file"):
+        trsp.open_run(tmp_path / "other.nc")
