@@ -94,7 +94,7 @@ def test_open_run_of_sweep_and_aging_files(tmp_path):
     np.testing.assert_array_equal(run.times, direct.times)
     np.testing.assert_array_equal(run.clusters, direct.clusters)
     assert run.fields == ("events",) and run.snapshots is None
-    with pytest.raises(trsp.InputFileError, match="needs run field\(s\) kicks"):
+    with pytest.raises(trsp.InputFileError, match=r"needs run field\(s\) kicks"):
         from trsp_core.observables import compute
         compute(trsp.DetailedBalanceTest(), model, [run])
 
@@ -115,3 +115,15 @@ def test_open_run_refuses_what_is_not_a_run_file(tmp_path):
     write_dataset(xr.Dataset({"x": ("i", [1.0])}), tmp_path / "other.nc")
     with pytest.raises(trsp.InputFileError, match="not a trsp run file"):
         trsp.open_run(tmp_path / "other.nc")
+
+
+def test_register_from_python_is_idempotent():
+    import plugins.clusters as builtin_clusters
+
+    reg = trsp.Registry(load_entrypoints=False)
+    reg.register(builtin_clusters, name="clusters")
+    reg.register(builtin_clusters, name="clusters")        # same object again: no-op
+    assert reg.names("cluster") == ["bond", "plaquette", "single"]
+    with pytest.raises(trsp.PluginError, match="already registered"):
+        reg.register(object(), name="clusters")
+    assert reg.info("cluster", "single").description.startswith("one site")

@@ -23,7 +23,7 @@ _API = {
     "Model": "trsp_core.model", "summary": "trsp_core.model",
     # simulation and runs
     "simulate": "trsp_core.backends.simulate",
-    "Run": "trsp_core.run", "open_run": "trsp_core.run", "OpenedRun": "trsp_core.run", "FIELDS": "trsp_core.run",
+    "Run": "trsp_core.run", "open_run": "trsp_core.spec", "OpenedRun": "trsp_core.spec", "FIELDS": "trsp_core.run",
     # observables (compute objects; ``compute`` checks the fields they require)
     "Overlap": "trsp_core.observables", "FourPointStructureFactor": "trsp_core.observables",
     "BlockChi4": "trsp_core.observables", "TimeWeightedStatics": "trsp_core.observables",

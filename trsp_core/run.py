@@ -25,7 +25,6 @@ time_integral   s_time_integral                                   S_time_integra
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import attrs
 import numpy as np
@@ -289,50 +288,3 @@ def spec_attrs(model) -> dict:
         out["trsp_model_spec"] = json.dumps(spec.to_dict())
     return out
 
-
-@attrs.frozen(eq=False)
-class OpenedRun:
-    """What :func:`open_run` returns; unpacks as ``model, runs = trsp.open_run(path)``.
-    ``attrs`` holds the file's global attributes (provenance, run options)."""
-
-    model: Any
-    runs: list
-    attrs: dict = attrs.field(repr=False)
-
-    def __iter__(self):
-        return iter((self.model, self.runs))
-
-    def __repr__(self) -> str:
-        return f"OpenedRun({self.model!r}, {len(self.runs)} run(s), fields={','.join(self.runs[0].fields) if self.runs else ''})"
-
-
-def open_run(path, registry=None) -> OpenedRun:
-    """Rebuild the Model and the runs of any run file trsp writes (compose output,
-    a sweep's or an aging campaign's per-run files).
-
-    The model is rebuilt from the stored choices (``trsp_model_spec``) and the
-    stored *resolved* descriptor parameters (``trsp_params_json``), so it does not
-    depend on the parameter file still existing or the package defaults being
-    unchanged. The runs carry exactly the fields the file stores.
-    """
-    from pathlib import Path
-
-    from trsp_core.io import netcdf
-    from trsp_core.physics.params import DescriptorParams
-    from trsp_core.spec import ModelSpec
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"run file {path} does not exist or is not a regular file")
-    try:
-        with netcdf.opened(path) as ds:
-            ds = ds.load()
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"{path} is not a readable netCDF file: {exc}") from None
-    runs = runs_from_dataset(ds, str(path))
-    if "trsp_model_spec" not in ds.attrs or "trsp_params_json" not in ds.attrs:
-        raise InputFileError(f"{path} has no trsp_model_spec / trsp_params_json attributes: the model cannot be rebuilt")
-    spec = ModelSpec.from_dict(json.loads(ds.attrs["trsp_model_spec"]))
-    params = DescriptorParams(**json.loads(ds.attrs["trsp_params_json"]))
-    model = spec.build(registry, resolved_params=params)
-    return OpenedRun(model, runs, dict(ds.attrs))

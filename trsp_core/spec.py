@@ -2,7 +2,8 @@
 
 ``trsp compose``, ``inspect``, ``validate``, ``sweep`` and ``age`` take their
 defaults from here; ``compose(...)`` is the Python twin of ``trsp compose``'s
-model options.
+model options, and ``open_run(path)`` rebuilds a model (and its runs) from the
+spec a run file stores.
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from typing import Any
 
 import attrs
 
-from trsp_core.errors import ParameterError
+from trsp_core.errors import InputFileError, ParameterError
 from trsp_core.physics.params import DescriptorParams
+from trsp_core.validators import parameter
 
 #: descriptor-parameter names an override may set
 PARAM_NAMES = tuple(f.name for f in attrs.fields(DescriptorParams))
@@ -36,11 +38,6 @@ def _path(value) -> str | None:
     return None if value in (None, "", "none") else str(value)
 
 
-def _positive_int(inst, attribute, value):
-    if value < 1:
-        raise ParameterError(f"{attribute.name} must be >= 1, got {value}")
-
-
 @attrs.frozen
 class ModelSpec:
     """Every choice that defines a model; ``build()`` turns it into a :class:`~trsp_core.model.Model`.
@@ -51,7 +48,7 @@ class ModelSpec:
 
     descriptor: str = "softness-kalj"
     lattice: str = "cubic"
-    size: int = attrs.field(default=12, converter=int, validator=_positive_int)
+    size: int = attrs.field(default=12, converter=int, validator=parameter.positive_int)
     cluster: str = "plaquette"
     delta_rule: str = "nearest"
     rate: str = "arrhenius"
@@ -172,3 +169,48 @@ def compose(spec: ModelSpec | None = None, *, registry=None, params=None, **choi
     elif choices or params is not None:
         spec = spec.evolve(**choices, **({"params": params} if params is not None else {}))
     return spec.build(registry)
+
+
+@attrs.frozen(eq=False)
+class OpenedRun:
+    """What :func:`open_run` returns; unpacks as ``model, runs = trsp.open_run(path)``.
+    ``attrs`` holds the file's global attributes (provenance, run options)."""
+
+    model: Any
+    runs: list
+    attrs: dict = attrs.field(repr=False)
+
+    def __iter__(self):
+        return iter((self.model, self.runs))
+
+    def __repr__(self) -> str:
+        return f"OpenedRun({self.model!r}, {len(self.runs)} run(s), fields={','.join(self.runs[0].fields) if self.runs else ''})"
+
+
+def open_run(path, registry=None) -> OpenedRun:
+    """Rebuild the Model and the runs of any run file trsp writes (compose output,
+    a sweep's or an aging campaign's per-run files).
+
+    The model is rebuilt from the stored choices (``trsp_model_spec``) and the
+    stored *resolved* descriptor parameters (``trsp_params_json``), so it does not
+    depend on the parameter file still existing or the package defaults being
+    unchanged. The runs carry exactly the fields the file stores.
+    """
+    from trsp_core.io import netcdf
+    from trsp_core.run import runs_from_dataset
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"run file {path} does not exist or is not a regular file")
+    try:
+        with netcdf.opened(path) as ds:
+            ds = ds.load()
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{path} is not a readable netCDF file: {exc}") from None
+    runs = runs_from_dataset(ds, str(path))
+    if "trsp_model_spec" not in ds.attrs or "trsp_params_json" not in ds.attrs:
+        raise InputFileError(f"{path} has no trsp_model_spec / trsp_params_json attributes: the model cannot be rebuilt")
+    spec = ModelSpec.from_dict(json.loads(ds.attrs["trsp_model_spec"]))
+    params = DescriptorParams(**json.loads(ds.attrs["trsp_params_json"]))
+    model = spec.build(registry, resolved_params=params)
+    return OpenedRun(model, runs, dict(ds.attrs))

@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 from pathlib import Path
 
-import numpy as np
 
 from trsp_core.run import RUN_FORMAT  # noqa: F401  (part of every run key)
 from trsp_core.spec import DEFAULTS, ModelSpec, params_digest  # noqa: F401

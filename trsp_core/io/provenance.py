@@ -9,7 +9,6 @@ import datetime as _dt
 import json
 import platform
 import sys
-from pathlib import Path
 
 import numpy as np
 

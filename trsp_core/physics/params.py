@@ -22,23 +22,12 @@ import attrs
 import numpy as np
 
 from trsp_core.errors import InputFileError, ParameterError
+from trsp_core.validators import parameter
 
 
-def _finite(inst, attribute, value):
-    if not np.isfinite(value):
-        raise ParameterError(f"parameter '{attribute.name}' must be finite, got {value!r}")
-
-
-def _positive(inst, attribute, value):
-    _finite(inst, attribute, value)
-    if value <= 0:
-        raise ParameterError(f"parameter '{attribute.name}' must be > 0, got {value!r}")
-
-
-def _non_negative(inst, attribute, value):
-    _finite(inst, attribute, value)
-    if value < 0:
-        raise ParameterError(f"parameter '{attribute.name}' must be >= 0, got {value!r}")
+_finite = parameter.finite
+_positive = parameter.positive
+_non_negative = parameter.non_negative
 
 
 def _float(**kw):

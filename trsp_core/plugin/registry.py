@@ -30,6 +30,19 @@ KINDS = {
 OWN_DISTRIBUTION = "trsp"
 
 
+#: what an object registered under each kind must offer (duck-typed: subclassing
+#: the interface is recommended, not required)
+_CONTRACT = {
+    "descriptor": ("an object with a parameters(params_file) method", lambda o: callable(getattr(o, "parameters", None))),
+    "lattice": ("a factory(size, spacing) -> Lattice", callable),
+    "cluster": ("an object with orientations(lattice) and m",
+                lambda o: callable(getattr(o, "orientations", None)) and hasattr(o, "m")),
+    "rate": ("an object with an observed(params, temperature) method", lambda o: callable(getattr(o, "observed", None))),
+    "observable": ("a class or factory whose instances have compute(model, runs)",
+                   lambda o: callable(o) and callable(getattr(o, "compute", None))),
+}
+
+
 class PluginWarning(UserWarning):
     """A plugin was skipped (it failed to load, raised, or reused a taken name)."""
 
@@ -138,6 +151,10 @@ class Registry:
                         self._fail(pname, dist, f"hook {hook} raised {type(exc).__name__}: {exc}")
                         continue
                     for name, obj in result.items():
+                        what, ok = _CONTRACT[kind]
+                        if not isinstance(name, str) or not ok(obj):
+                            self._fail(pname, dist, f"{kind} plugin {name!r} is not {what}; got {type(obj).__name__}")
+                            continue
                         if name in tables[kind]:
                             first = tables[kind][name]
                             self._fail(pname, dist, f"{kind} plugin name '{name}' is already taken by plugin "

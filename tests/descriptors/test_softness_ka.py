@@ -19,7 +19,7 @@ from descriptors.softness_ml.training import (LabelParams, SVMParams, apply_soft
                                               fit_softness, labels_from_phop,
                                               rearrangement_probability)
 
-FIXTURE = Path(__file__).parent / "fixtures" / "ka" / "ka_T055.npz"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "ka" / "ka_T055.npz"
 LABEL = LabelParams(window=10, rearranging_min=0.6, quiet_max=0.02, quiet_window=10)
 SVM = SVMParams(C=0.1, max_per_class=800, folds=5, seed=0)
 TRAIN_FRACTION = 0.5

@@ -2,7 +2,6 @@
 too few rearrangements, non-Arrhenius rates, the p_hop route from positions, and the
 command line end to end (subprocess)."""
 import json
-import math
 import os
 import subprocess
 import sys

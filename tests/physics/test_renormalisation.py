@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-from trsp_core.physics import gaussian
 from trsp_core.spec import compose
 from trsp_core.physics.rates import BareRate, ObservedRate, bare_from_observed, observed_from_bare
 
