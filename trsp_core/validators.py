@@ -31,12 +31,14 @@ class Checks:
             self._fail(attribute, value, "finite")
 
     def positive(self, inst, attribute, value):
-        if not (self._finite(value) and value > 0):
-            self._fail(attribute, value, "finite and > 0")
+        self.finite(inst, attribute, value)
+        if not value > 0:
+            self._fail(attribute, value, "> 0")
 
     def non_negative(self, inst, attribute, value):
-        if not (self._finite(value) and value >= 0):
-            self._fail(attribute, value, "finite and >= 0")
+        self.finite(inst, attribute, value)
+        if not value >= 0:
+            self._fail(attribute, value, ">= 0")
 
     def positive_or_none(self, inst, attribute, value):
         if value is not None and not (self._finite(value) and value > 0):

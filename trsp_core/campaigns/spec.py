@@ -67,7 +67,7 @@ def _file_digest(path: str | None) -> str | None:
 
 
 def run_key(variant: dict, temperature: float, seed: int, duration: float, backend: str,
-            params=None) -> str:
+            params=None, fields=("events",)) -> str:
     """Content hash of one run: identical inputs give the same file name.
 
     ``params``: the resolved descriptor parameters of the run's model; without them only
@@ -81,5 +81,6 @@ def run_key(variant: dict, temperature: float, seed: int, duration: float, backe
         "seed": int(seed),
         "duration": float(f"{float(duration):.12g}"),
         "backend": backend,
+        "fields": sorted(fields),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]

@@ -33,15 +33,15 @@ from trsp_core.backends.simulate import resolve_backend
 from trsp_core.physics.timescales import auto_run_length
 from trsp_core.campaigns.spec import (normalise_variant, run_key,
                                   variant_label)
-from trsp_core.campaigns.tasks import SWEEP_FIELDS, combine_point, execute_run, is_finished, model_spec
+from trsp_core.campaigns.tasks import SWEEP_FIELDS, check_sweep_fields, combine_point, execute_run, is_finished, model_spec
 
 XI4_NOTE = ("xi4 is NaN: no selected observable provides a variable named 'xi4' "
             "(select an S4 / Ornstein-Zernike observable with --observables)")
 
 
-def default_observables(registry=None) -> list[str]:
+def default_observables(registry=None, fields=SWEEP_FIELDS) -> list[str]:
     """``overlap`` plus every registered observable that works on the sweep's run files
-    (its ``requires`` is within ``SWEEP_FIELDS``) and provides a ``xi4*`` variable."""
+    (its ``requires`` is within the stored ``fields``) and provides a ``xi4*`` variable."""
     from trsp_core.plugin.registry import default_registry
 
     reg = registry or default_registry()
@@ -50,13 +50,25 @@ def default_observables(registry=None) -> list[str]:
         cls = reg.get("observable", name)
         requires = set(getattr(cls, "requires", ("events",)))
         provides = getattr(cls, "provides", ())
-        if name != "overlap" and requires <= set(SWEEP_FIELDS) and any(str(v).startswith("xi4") for v in provides):
+        if name != "overlap" and requires <= set(fields) and any(str(v).startswith("xi4") for v in provides):
             extra.append(name)
     return ["overlap"] + extra
 
 
+def _check_observables(names, fields) -> None:
+    """Before anything runs: every observable exists and its required fields are stored."""
+    from trsp_core.plugin.registry import default_registry
+    from trsp_core.run import check_fields
+
+    reg = default_registry()
+    for name in names:
+        cls = reg.get("observable", name)
+        check_fields(getattr(cls, "requires", ("events",)), fields, f"observable '{name}'",
+                     "the sweep's run files (choose more with --fields)")
+
+
 def plan_runs(variants, temperatures, seeds: int, seed: int, out: Path, backend: str,
-              duration: float | None, tau_factor: float, max_duration: float):
+              duration: float | None, tau_factor: float, max_duration: float, fields=SWEEP_FIELDS):
     """Every run of the sweep as a spec dict, plus the (variant, T) points."""
 
     runs, points = [], []
@@ -68,10 +80,10 @@ def plan_runs(variants, temperatures, seeds: int, seed: int, out: Path, backend:
             point = {"variant_index": vi, "variant": v, "temperature": float(T), "duration": dur, "paths": [],
                      "m": int(model.cluster_sites.shape[1]), "T0": float(model.params.T0)}
             for s in range(seed, seed + seeds):
-                k = run_key(v, T, s, dur, backend, params=model.params)
+                k = run_key(v, T, s, dur, backend, params=model.params, fields=fields)
                 path = out / "runs" / f"{k}.nc"
                 runs.append({"key": k, "path": str(path), "variant": v, "temperature": float(T), "seed": s,
-                             "duration": dur, "backend": backend})
+                             "duration": dur, "backend": backend, "fields": list(fields)})
                 point["paths"].append(str(path))
             points.append(point)
     return runs, points
@@ -161,6 +173,7 @@ def run_sweep(
     console: Console | None = None,
     client=None,
     on_client=None,
+    fields=SWEEP_FIELDS,
 ) -> dict:
     """Run (or resume) a sweep and write ``out/sweep.nc``. Returns a summary dict.
 
@@ -173,8 +186,11 @@ def run_sweep(
     (out / "runs").mkdir(parents=True, exist_ok=True)
     variants = [normalise_variant(v) for v in variants]
     temperatures = [float(t) for t in temperatures]
-    observables = list(observables or default_observables())
-    runs, points = plan_runs(variants, temperatures, seeds, seed, out, backend, duration, tau_factor, max_duration)
+    fields = check_sweep_fields(fields)
+    observables = list(observables or default_observables(fields=fields))
+    _check_observables(observables, fields)
+    runs, points = plan_runs(variants, temperatures, seeds, seed, out, backend, duration, tau_factor, max_duration,
+                             fields)
     spec = {"variants": variants, "temperatures": temperatures, "seeds": seeds, "seed": seed, "backend": runs[0]["backend"],
             "duration": duration, "tau_factor": tau_factor, "max_duration": max_duration, "observables": observables}
     atomic_write_text(out / "sweep.json", json.dumps(spec, indent=1, default=str))

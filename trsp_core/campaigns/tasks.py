@@ -19,8 +19,21 @@ from trsp_core.io import netcdf
 from trsp_core.io import write_dataset
 from trsp_core.run import Run, runs_from_dataset
 
-#: per-run files keep only what the sweep's observables need: the event log
+#: per-run files keep only what the sweep's observables need: by default the event log
 SWEEP_FIELDS = ("events",)
+#: fields a sweep can store (snapshots are not taken in sweeps)
+SWEEP_STORABLE = ("events", "kicks", "endpoints", "occupancy", "time_integral")
+
+
+def check_sweep_fields(fields) -> tuple[str, ...]:
+    from trsp_core.errors import ParameterError
+
+    fields = tuple(dict.fromkeys(fields))
+    bad = [f for f in fields if f not in SWEEP_STORABLE]
+    if bad or "events" not in fields:
+        raise ParameterError(f"sweep fields must include 'events' and be among {', '.join(SWEEP_STORABLE)}; "
+                             f"got {', '.join(fields) or 'none'}")
+    return fields
 
 
 def model_spec(variant: dict, temperature: float):
@@ -61,7 +74,7 @@ def execute_run(spec: dict) -> dict:
     model = model_spec(spec["variant"], spec["temperature"]).build()
     run = model.simulate(spec["duration"], spec["seed"], backend=spec["backend"], n_snapshots=0)
     wall = time.perf_counter() - t0
-    ds = run_file([run], model, SWEEP_FIELDS, geometry=False, extra={
+    ds = run_file([run], model, tuple(spec.get("fields", SWEEP_FIELDS)), geometry=False, extra={
         "trsp_run_key": spec["key"], "trsp_run_complete": 1, "seed": int(spec["seed"]), "t_end": float(run.t_end),
         "duration": float(spec["duration"]), "n_events": run.n_events, "wall_s": wall,
         "variant_json": json.dumps(spec["variant"]), "worker_pid": os.getpid(),

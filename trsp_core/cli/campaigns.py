@@ -68,6 +68,8 @@ def sweep(
     workers: Annotated[Optional[int], typer.Option(help="local workers (default: number of cores)")] = None,
     out: Annotated[Path, typer.Option(help="output directory (runs/, sweep.nc)")] = Path("trsp_sweep"),
     json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+    fields: Annotated[str, typer.Option(help="run fields each per-run file stores (events, kicks, endpoints, "
+                                             "occupancy, time_integral); 'events' suffices for Q, chi4, S4")] = "events",
 ):
     """Temperature x seed x variant campaign on dask.distributed; re-run the same command to resume.
 
@@ -91,7 +93,8 @@ def sweep(
     obs = None if observables == "auto" else _strs(observables)
     summary = run_sweep(variants=variants, temperatures=temps, seeds=seeds, seed=seed, out=out, scheduler=scheduler,
                         n_workers=workers, backend=backend, duration=duration, tau_factor=tau_factor,
-                        max_duration=max_duration, observables=obs, show_progress=not json_out)
+                        max_duration=max_duration, observables=obs, show_progress=not json_out,
+                        fields=tuple(_strs(fields)))
     if json_out:
         typer.echo(json.dumps(summary))
     else:
