@@ -70,6 +70,9 @@ def test_an_object_that_breaks_the_contract_is_skipped():
     reg = Registry(load_entrypoints=False)
     reg.register(_module("odd", trsp_cluster_rules=lambda: {"blob": 42}, trsp_lattices=lambda: {"hex": "nope"}),
                  name="odd")
-    with pytest.warns(PluginWarning, match="cluster plugin 'blob' is not an object with orientations"):
+    with pytest.warns(PluginWarning) as record:
         assert reg.names("cluster") == []
+    messages = sorted(str(w.message) for w in record)
+    assert "cluster plugin 'blob' is not an object with orientations" in messages[0]
+    assert "lattice plugin 'hex' is not a factory" in messages[1]
     assert reg.names("lattice") == [] and len(reg.failures) == 2
