@@ -66,3 +66,38 @@ def test_imports_go_down_only():
 def test_core_never_imports_the_plugin_packages():
     bad = [f"{where}: {target}" for _, target, where in _edges() if target.split(".")[0] in PLUGIN_PACKAGES]
     assert not bad, "\n".join(bad)
+
+
+def test_no_import_cycles_between_modules():
+    """Module-level imports (those that run at import time) form no cycle, within rooms too."""
+    modules = {}
+    for f in sorted(ROOT.rglob("*.py")):
+        rel = f.relative_to(ROOT.parent).with_suffix("")
+        modules[".".join(rel.parts).removesuffix(".__init__")] = f
+    graph = {m: set() for m in modules}
+    for m, f in modules.items():
+        tree = ast.parse(f.read_text())
+        for node in tree.body:  # top level only: imports inside functions run later
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                subs = [f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in modules]
+                targets = subs or ([node.module] if node.module in modules else [])
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names if a.name in modules]
+            else:
+                continue
+            graph[m].update(t for t in targets if t != m)
+    state, cycles = {}, []
+
+    def visit(m, stack):
+        state[m] = 1
+        for n in sorted(graph[m]):
+            if state.get(n) == 1:
+                cycles.append(" -> ".join(stack[stack.index(n):] + [n]))
+            elif n not in state:
+                visit(n, stack + [n])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert not cycles, "\n".join(cycles)

@@ -99,7 +99,7 @@ def _figures(res, out: Path) -> dict[str, Path]:
 
 
 def report_text(res, figures: dict[str, Path] | None = None) -> str:
-    from trsp_core.measure.output import fitted_values
+    from trsp_core.measure.fitted import fitted_values
 
     fits = fitted_values(res)
     o = res.options
