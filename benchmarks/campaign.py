@@ -33,7 +33,7 @@ def main():
     a = ap.parse_args()
 
     from trsp_core.plotting.figures import plot_sweep
-    from trsp_core.sweep.campaign import run_sweep
+    from trsp_core.campaigns.sweep import run_sweep
 
     variants = [{**v, "size": a.size} for v in VARIANTS]
     t0 = time.perf_counter()

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from trsp_core import hookimpl
 from trsp_core.errors import InputFileError
-from trsp_core.interfaces import Descriptor
-from trsp_core.params import DescriptorParams, read_params_toml
+from trsp_core.plugin.interfaces import Descriptor
+from trsp_core.physics.params import DescriptorParams, read_params_toml
 
 KALJ = DescriptorParams(
     name="softness-kalj",

@@ -4,7 +4,7 @@ from itertools import combinations
 import numpy as np
 
 from trsp_core import hookimpl
-from trsp_core.clusters import OffsetClusterRule
+from trsp_core.physics.clusters import OffsetClusterRule
 
 
 def _unit(dim, k):
@@ -32,9 +32,9 @@ def _plaquettes():
     return out
 
 
-SINGLE = OffsetClusterRule("single", _single())
-BOND = OffsetClusterRule("bond", _bonds())
-PLAQUETTE = OffsetClusterRule("plaquette", _plaquettes())
+SINGLE = OffsetClusterRule("single", _single(), "one site (m = 1, z = 1)")
+BOND = OffsetClusterRule("bond", _bonds(), "nearest-neighbour pair (m = 2, z = 2d)")
+PLAQUETTE = OffsetClusterRule("plaquette", _plaquettes(), "unit square of 4 sites (m = 4; z = 4 in 2D, 12 in 3D)")
 
 
 @hookimpl

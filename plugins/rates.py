@@ -2,8 +2,8 @@
 import math
 
 from trsp_core import hookimpl
-from trsp_core.interfaces import RateLaw
-from trsp_core.rates import ObservedRate
+from trsp_core.plugin.interfaces import RateLaw
+from trsp_core.physics.rates import ObservedRate
 
 
 class Arrhenius(RateLaw):

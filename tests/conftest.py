@@ -22,7 +22,7 @@ def roundtrip_params(tmp_path_factory):
     law keeps their statistics (and the figures quoted in docs/measure.md)
     independent of the package's default e0 / Sigma0.
     """
-    from trsp_core.params import DescriptorParams, write_params_toml
+    from trsp_core.physics.params import DescriptorParams, write_params_toml
 
     path = tmp_path_factory.mktemp("params") / "roundtrip.toml"
     write_params_toml(DescriptorParams(name="softness-kalj").evolve(e0=3.0, Sigma0=2.5), path)

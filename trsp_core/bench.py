@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-from trsp_core.compose import build_model
-from trsp_core.reference import MAX_SITES
-from trsp_core.simulate import simulate
+from trsp_core.spec import DEFAULTS, compose
+from trsp_core.backends.reference import MAX_SITES
+from trsp_core.backends.simulate import simulate
 
 
 def _timed_run(model, backend, n_events, seed=0):
@@ -29,7 +29,7 @@ def _timed_run(model, backend, n_events, seed=0):
 
 def flops_per_event(model) -> float:
     """Floating-point operations of one fast event (multiply-add = 2), from the table sizes."""
-    from trsp_core.fast import kernel_tables
+    from trsp_core.backends.fast import kernel_tables
 
     T = kernel_tables(model)
     w = float(T.nW.mean())
@@ -42,18 +42,18 @@ def flops_per_event(model) -> float:
 
 
 def run_bench(sizes=(12, 20, 32, 64), duration_events: int = 30000, json: bool = False,
-              reference_events: int = 300, temperature: float = 0.55) -> dict:
+              reference_events: int = 300, temperature: float = DEFAULTS.temperature) -> dict:
     """Measure events/s at each lattice size L (default model, T = 0.55); see the module docstring."""
-    from trsp_core.fast import kernel_tables
+    from trsp_core.backends.fast import kernel_tables
 
-    warm = build_model(size=6, temperature=temperature)
+    warm = compose(size=6, temperature=temperature)
     simulate(warm, 5.0, 0, backend="fast", n_snapshots=0)  # compile / load the numba cache
 
     out = {"fast": {}, "fast_cpu": {}, "reference": {}, "reference_cpu": {}, "build_s": {},
            "events": {}, "gflops_cpu": {}}
     for L in sizes:
         t0 = time.perf_counter()
-        model = build_model(size=L, temperature=temperature)
+        model = compose(size=L, temperature=temperature)
         kernel_tables(model)
         out["build_s"][str(L)] = round(time.perf_counter() - t0, 3)
         n, wall, cpu, r = _timed_run(model, "fast", duration_events)
@@ -79,7 +79,7 @@ def run_bench(sizes=(12, 20, 32, 64), duration_events: int = 30000, json: bool =
                                             if "20" in f and "64" in f else None)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
     out["load_avg_1min"] = round(os.getloadavg()[0], 2)
-    out["flops_per_event_20"] = round(flops_per_event(build_model(size=20, temperature=temperature)))
+    out["flops_per_event_20"] = round(flops_per_event(compose(size=20, temperature=temperature)))
     if json:
         print(_json.dumps(out))
     return out

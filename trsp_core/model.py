@@ -2,20 +2,24 @@
 
 Construction validates everything once (covariance spectra, renormalisation,
 feasibility of every orientation's kick) so a simulation never starts on an
-invalid parameter set.
+invalid parameter set. ``Model.run`` is the job behind ``trsp compose``:
+simulate seeds, compute observables, return one labelled Dataset.
 """
 from __future__ import annotations
 
 import functools
+import time
+from typing import Callable
 
 import numpy as np
+import xarray as xr
 
-from trsp_core import gaussian
-from trsp_core.clusters import DELTA_RULES, ClusterRule
+from trsp_core.physics import gaussian
+from trsp_core.physics.clusters import DELTA_RULES, ClusterRule
 from trsp_core.errors import ParameterError
-from trsp_core.lattice import Lattice
-from trsp_core.params import DescriptorParams
-from trsp_core.rates import BareRate, ObservedRate, bare_from_observed, check_bare, cluster_geometry
+from trsp_core.physics.lattice import Lattice
+from trsp_core.physics.params import DescriptorParams
+from trsp_core.physics.rates import BareRate, ObservedRate, bare_from_observed, check_bare, cluster_geometry
 
 
 class Model:
@@ -31,6 +35,7 @@ class Model:
         delta_rule: str = "nearest",
         facilitation: float = 1.0,
         names: dict[str, str] | None = None,
+        spec=None,
     ):
         if not (np.isfinite(temperature) and temperature > 0):
             raise ParameterError(f"temperature must be > 0, got {temperature!r}")
@@ -46,6 +51,8 @@ class Model:
         self.delta_rule = delta_rule
         self.facilitation = float(facilitation)
         self.names = dict(names or {})
+        #: the ModelSpec this model was built from (None if assembled by hand)
+        self.spec = spec
 
         p = params
         self.mu = p.mu(self.temperature)
@@ -68,6 +75,13 @@ class Model:
         self.bare: BareRate = bare_from_observed(self.observed, self.mu, self.geometry)
         check_bare(self.bare, self.geometry)
 
+    def __repr__(self) -> str:
+        g = self.geometry
+        shape = "x".join(str(n) for n in self.lattice.shape)
+        return (f"Model({self.names.get('descriptor', self.params.name)} on {self.names.get('lattice', 'lattice')} "
+                f"{shape} ({self.n_sites} sites), {self.names.get('cluster', 'cluster')} m={g.m} z={g.z}, "
+                f"T={self.temperature:g}, c={self.facilitation:g})")
+
     # --- derived quantities, computed on first use ---------------------------------
     @functools.cached_property
     def kinv_stencil(self) -> np.ndarray:
@@ -76,13 +90,13 @@ class Model:
 
     @functools.lru_cache(maxsize=None)
     def window_kernel(self, orientation: int):
-        from trsp_core.detailed_balance import window_kernel
+        from trsp_core.physics.kernel import window_kernel
 
         return window_kernel(self, orientation)
 
     @functools.lru_cache(maxsize=None)
     def dense_kernel(self, orientation: int):
-        from trsp_core.detailed_balance import dense_kernel
+        from trsp_core.physics.kernel import dense_kernel
 
         return dense_kernel(self, orientation)
 
@@ -119,3 +133,106 @@ class Model:
             bare_A0=self.bare.A0, bare_gamma0=self.bare.gamma0, bare_delta0=self.bare.delta0, d=self.bare.d,
         )
         return out
+
+    # --- running -------------------------------------------------------------------
+    def mean_rate_time(self) -> float:
+        """d / <P(R|S)> at equilibrium [frames]: the mean time between a site's rearrangements."""
+        from trsp_core.physics.timescales import mean_rate_time
+
+        return mean_rate_time(self)
+
+    def simulate(self, duration: float, seed: int, **options):
+        """One run of ``duration`` frames (see :func:`trsp_core.backends.simulate`)."""
+        from trsp_core.backends import simulate
+
+        return simulate(self, duration, seed, **options)
+
+    def run(self, seeds: int = 8, *, seed: int = 0, duration: float | None = None, observables=("overlap",),
+            backend: str = "auto", registry=None, progress: Callable[[float, float], None] | None = None
+            ) -> xr.Dataset:
+        """Simulate ``seeds`` seeds (run i uses seed ``seed + i``), compute ``observables``
+        and return one Dataset: the runs (every field), the observables and provenance.
+
+        ``observables``: plugin names or Observable instances. ``duration`` defaults to
+        30 mean rearrangement times. ``progress(done, total)`` is called in frames.
+        """
+        from trsp_core.observables import compute_all, resolve
+        from trsp_core.physics.timescales import auto_duration
+        from trsp_core.run import run_file
+
+        t0 = time.perf_counter()
+        if int(seeds) < 1:
+            raise ParameterError(f"seeds must be >= 1, got {seeds}")
+        b_max = self.check_feasible()
+        obs = resolve(observables, registry)
+        if duration is None:
+            duration = auto_duration(self)
+        runs = []
+        for i in range(int(seeds)):
+            cb = (lambda t, i=i: progress(i * duration + t, seeds * duration)) if progress else None
+            runs.append(self.simulate(duration, seed + i, backend=backend, progress=cb))
+        computed = compute_all(obs, self, runs)
+        extra = {
+            "observables": ",".join(o.name for o in obs), "backend": runs[0].backend,
+            "seeds": [seed + i for i in range(seeds)], "duration": duration, "kick_b_max": b_max,
+            "wall_s": time.perf_counter() - t0,
+            **{f"kernel_{k}": v for k, v in runs[0].info.items() if isinstance(v, (int, float, str))},
+        }
+        rd = run_file(runs, self, extra=extra)
+        ds = xr.merge([rd, *computed], combine_attrs="drop_conflicts")
+        ds.attrs = rd.attrs
+        return ds
+
+    def kernel_dataset(self, orientation: int = 0) -> xr.Dataset:
+        """Dense view of one cluster's rearrangement kernel (H, mu', K_Delta, K') as labelled data."""
+        from trsp_core.io import provenance
+
+        if self.n_sites > MAX_DENSE_SITES:
+            raise ParameterError(f"inspect writes dense N x N matrices: size gives {self.n_sites} sites > {MAX_DENSE_SITES}")
+        if not 0 <= orientation < len(self.orientations):
+            raise ParameterError(f"orientation must be in [0, {len(self.orientations) - 1}], got {orientation}")
+        k = self.dense_kernel(orientation)
+        # Rows outside the kick window vanish analytically; the eigensolver leaves ~1e-16.
+        rows = np.flatnonzero(np.abs(k.H).max(axis=1) > 1e-12 * max(np.abs(k.H).max(), 1.0))
+        ds = xr.Dataset(
+            {
+                "H": (("row", "col"), k.H[rows], {"units": "1", "long_name": "mean-reversion matrix H (non-zero rows)"}),
+                "row_sites": ("row", rows, {"units": "1", "long_name": "site index of each row of H"}),
+                "col_sites": ("col", np.arange(self.n_sites), {"units": "1", "long_name": "site index of each column of H"}),
+                "mu_prime": ("site", k.mu_prime, {"units": "descriptor", "long_name": "mean of S given the rearrangement"}),
+                "K_prime": (("site", "site2"), k.K_prime, {"units": "descriptor^2", "long_name": "covariance of S given the rearrangement"}),
+                "K_delta": (("site", "site2"), k.K_delta, {"units": "descriptor^2", "long_name": "covariance of the softness change"}),
+                "cluster_sites": ("member", k.sites, {"units": "1", "long_name": "sites of the cluster"}),
+                "site_position": (("site", "dim"), self.lattice.positions(), {"units": "sigma_AA", "long_name": "site position"}),
+            }
+        )
+        ds.attrs = provenance(self, {"orientation": orientation, "kick_b_max": k.b_max})
+        return ds
+
+
+#: dense N x N views (``kernel_dataset``) are limited to this many sites
+MAX_DENSE_SITES = 4096
+
+
+def summary(ds: xr.Dataset) -> dict:
+    """The headline numbers of a ``Model.run`` Dataset (what ``trsp compose`` prints)."""
+    def scalar(name):
+        if name not in ds:
+            return None
+        v = float(ds[name])
+        return v if np.isfinite(v) else None
+
+    return {
+        "events": int(ds["n_events"].sum()) if "n_events" in ds else 0,
+        "seeds": int(ds.sizes.get("run", 0)),
+        "duration": float(ds.attrs.get("duration", np.nan)),
+        "backend": str(ds.attrs.get("backend", "")),
+        "wall_s": float(ds.attrs.get("wall_s", np.nan)),
+        "tau_alpha": scalar("tau_alpha"),
+        "tau_alpha_err": scalar("tau_alpha_err"),
+        "chi4_star": scalar("chi4_star"),
+        "chi4_star_err": scalar("chi4_star_err"),
+        "temperature": float(ds.attrs.get("temperature", np.nan)),
+        "n_sites": int(ds.sizes.get("site", 0)),
+    }
+

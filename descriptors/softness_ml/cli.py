@@ -11,8 +11,8 @@ from typing import List, Optional
 import numpy as np
 import typer
 
-from descriptors.mdio import read_trajectory, write_netcdf
-from descriptors.phop import phop as compute_phop
+from trsp_core.md.mdio import read_trajectory, write_netcdf
+from trsp_core.md.phop import phop as compute_phop
 from descriptors.softness_ml.structure import NEIGHBOUR_BACKENDS, StructureParams
 from descriptors.softness_ml.training import (LabelParams, SoftnessModel, SVMParams, apply_softness,
                                               build_training_set, fit_softness)

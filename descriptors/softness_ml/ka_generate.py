@@ -26,7 +26,8 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from descriptors.mdio import Trajectory, atomic_write
+from trsp_core.validators import parameter
+from trsp_core.md.mdio import Trajectory, atomic_write
 from trsp_core.errors import InputFileError, ParameterError
 
 KA_EPS = {(1, 1): 1.0, (1, 2): 1.5, (2, 2): 0.5}
@@ -34,9 +35,7 @@ KA_SIGMA = {(1, 1): 1.0, (1, 2): 0.8, (2, 2): 0.88}
 COMPACT_RESOLUTION = 1e-3  # sigma; far below the 0.05 radial shell width
 
 
-def _positive(inst, attribute, value):
-    if not value > 0:
-        raise ParameterError(f"parameter '{attribute.name}' must be > 0, got {value!r}")
+_positive = parameter.positive
 
 
 @attrs.frozen

@@ -35,6 +35,7 @@ import attrs
 import numba
 import numpy as np
 
+from trsp_core.validators import parameter
 from trsp_core.errors import ParameterError
 
 # Radial shells farther than this many widths from r contribute
@@ -43,9 +44,7 @@ _SHELL_REACH = 8.0
 _FREUD_PAD = 1e-3
 
 
-def _positive(inst, attribute, value):
-    if not (np.isfinite(value) and value > 0):
-        raise ParameterError(f"parameter '{attribute.name}' must be finite and > 0, got {value!r}")
+_positive = parameter.positive
 
 
 def _float_tuple(values):

@@ -35,8 +35,9 @@ from typing import Sequence
 import attrs
 import numpy as np
 
-from descriptors.mdio import Trajectory, atomic_write
-from descriptors.phop import phop as compute_phop
+from trsp_core.validators import parameter
+from trsp_core.md.mdio import Trajectory, atomic_write
+from trsp_core.md.phop import phop as compute_phop
 from descriptors.softness_ml.structure import StructureParams, structure_functions
 from trsp_core.errors import InputFileError, ParameterError
 
@@ -46,9 +47,7 @@ REARRANGING, QUIET, UNLABELLED = 1, 0, -1
 MIN_FEATURE_STD = 1e-6   # structure functions are O(0.01..100); below this a feature is constant
 
 
-def _positive(inst, attribute, value):
-    if not (np.isfinite(value) and value > 0):
-        raise ParameterError(f"parameter '{attribute.name}' must be finite and > 0, got {value!r}")
+_positive = parameter.positive
 
 
 def _even_window(inst, attribute, value):

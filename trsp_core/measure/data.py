@@ -2,7 +2,7 @@
 
 Everything downstream works on :class:`TemperatureData` (one species already
 selected). It is built either from an MD trajectory file (through
-``descriptors.mdio``; flags from a stored or computed p_hop) or directly from
+``trsp_core.md.mdio``; flags from a stored or computed p_hop) or directly from
 arrays, e.g. boolean flags from a TRSP simulation (``measure.synthetic``).
 """
 from __future__ import annotations
@@ -94,7 +94,7 @@ def flags_from_phop(p: np.ndarray, threshold: float) -> tuple[np.ndarray, np.nda
 
 def from_trajectory(traj, options: MeasureOptions, *, temperature: float | None = None,
                     source: str = "<trajectory>") -> TemperatureData:
-    """Build :class:`TemperatureData` from a ``descriptors.mdio.Trajectory``.
+    """Build :class:`TemperatureData` from a ``trsp_core.md.mdio.Trajectory``.
 
     Flags come from the trajectory's ``phop`` column if present, else p_hop is
     computed from the positions with ``options.phop_window``.
@@ -107,7 +107,7 @@ def from_trajectory(traj, options: MeasureOptions, *, temperature: float | None 
     if "phop" in traj.columns:
         p = traj.columns["phop"]
     else:
-        from descriptors.phop import phop
+        from trsp_core.md.phop import phop
 
         if traj.n_frames < options.phop_window + 1:
             raise MeasureError(
@@ -125,8 +125,8 @@ def from_trajectory(traj, options: MeasureOptions, *, temperature: float | None 
 
 
 def load(path, options: MeasureOptions, *, temperature: float | None = None, dt: float | None = None) -> TemperatureData:
-    """Read one temperature's trajectory (GSD, LAMMPS dump or trsp netCDF) via ``descriptors.mdio``."""
-    from descriptors import mdio
+    """Read one temperature's trajectory (GSD, LAMMPS dump or trsp netCDF) via ``trsp_core.md.mdio``."""
+    from trsp_core.md import mdio
 
     path = Path(path)
     traj = mdio.read_trajectory(path, dt=dt)

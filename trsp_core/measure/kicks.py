@@ -126,7 +126,6 @@ def kick_stats(data: TemperatureData, options: MeasureOptions, r_edges: np.ndarr
     Mfar = np.zeros((nblk, 15))
     rsum = np.zeros(K)
     RS = np.zeros((K * nb_s, 3))  # n, sum D, sum D^2 per (r, S) bin
-    SS = np.zeros((K * nb_s, 3))  # sum S, sum S^2, sum S D  (for the far-field shift per S bin)
     static_tree_pos = data.positions if data.static else None
     buf = []
 

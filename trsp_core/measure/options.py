@@ -3,28 +3,17 @@ from __future__ import annotations
 
 import attrs
 
+from trsp_core.spec import DEFAULTS
+
 from trsp_core.errors import ParameterError
+from trsp_core.validators import Checks
 
 
-def _check(cond, name, value, what):
-    if not cond:
-        raise ParameterError(f"measure option '{name}' must be {what}, got {value!r}")
-
-
-def _pos(inst, a, v):
-    _check(v is not None and v > 0, a.name, v, "> 0")
-
-
-def _pos_or_none(inst, a, v):
-    _check(v is None or v > 0, a.name, v, "> 0 or None")
-
-
-def _pos_int(inst, a, v):
-    _check(int(v) == v and v >= 1, a.name, v, "an integer >= 1")
-
-
-def _unit(inst, a, v):
-    _check(0 < v < 1, a.name, v, "in (0, 1)")
+_option = Checks("measure option")
+_pos = _option.positive
+_pos_or_none = _option.positive_or_none
+_pos_int = _option.positive_int
+_unit = _option.open_unit
 
 
 @attrs.frozen(kw_only=True)
@@ -66,8 +55,8 @@ class MeasureOptions:
     # Lattice spacing a of the written model; None = first peak of g_AA(r).
     spacing: float | None = attrs.field(default=None, validator=_pos_or_none)
     # Renormalisation target: cluster rule and lattice plugin of the model.
-    cluster: str = attrs.field(default="plaquette", converter=str)
-    lattice: str = attrs.field(default="cubic", converter=str)
+    cluster: str = attrs.field(default=DEFAULTS.cluster, converter=str)
+    lattice: str = attrs.field(default=DEFAULTS.lattice, converter=str)
     # Gaussianity thresholds (effect sizes: with 1e6 samples every p-value is tiny).
     max_abs_skew: float = attrs.field(default=0.5, converter=float, validator=_pos)
     max_abs_excess_kurtosis: float = attrs.field(default=1.0, converter=float, validator=_pos)

@@ -19,7 +19,7 @@ from trsp_core.measure.diagnostics import Diagnostics, MeasureError
 from trsp_core.measure.fits import FitResult, fit_almost_exponential, weighted_line
 from trsp_core.measure.options import MeasureOptions
 from trsp_core.measure.radial import first_peak, pairs_within, radial_edges
-from trsp_core.params import DescriptorParams
+from trsp_core.physics.params import DescriptorParams
 
 
 @attrs.frozen(eq=False)
@@ -51,9 +51,9 @@ class MeasureResult:
 
 
 def _geometry(options: MeasureOptions, C0, C1, xi, a, dim):
-    from trsp_core.params import AlmostExponential
-    from trsp_core.rates import cluster_geometry
-    from trsp_core.registry import default_registry
+    from trsp_core.physics.params import AlmostExponential
+    from trsp_core.physics.rates import cluster_geometry
+    from trsp_core.plugin.registry import default_registry
 
     reg = default_registry()
     rule = reg.get("cluster", options.cluster)
@@ -192,7 +192,7 @@ def _check_model(params: DescriptorParams, options: MeasureOptions, T, diag: Dia
     Invalid sets are reported, not written silently.
     """
     from trsp_core.model import Model
-    from trsp_core.registry import default_registry
+    from trsp_core.plugin.registry import default_registry
 
     reg = default_registry()
     failed = set()

@@ -21,7 +21,7 @@ from trsp_core.measure.diagnostics import Diagnostics, MeasureError
 from trsp_core.measure.events import duration_stats, find_runs
 from trsp_core.measure.fits import FitResult, log_linear, quasi_poisson_fit, weighted_line
 from trsp_core.measure.options import MeasureOptions
-from trsp_core.rates import ObservedRate, bare_from_observed
+from trsp_core.physics.rates import ObservedRate, bare_from_observed
 
 ONSET_NAMES = ("Sigma0", "e0", "e1", "e2", "inv_T0")
 

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
-from trsp_core.atomic import atomic_path, atomic_write_text
+from trsp_core.io.atomic import atomic_write_text
+from trsp_core.io.figures import save_figure
 
 
 def _save(fig, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
 
 
 def _figures(res, out: Path) -> dict[str, Path]:
@@ -88,7 +88,7 @@ def _figures(res, out: Path) -> dict[str, Path]:
     ax[2].set(xlabel="r (sigma_AA)", ylabel="s(r) (descriptor units)", title="(c) kick standard deviation")
     ok = np.isfinite(kp["rho"]) & (kp["r"] <= res.options.kick_r_max)
     ax[3].errorbar(kp["r"][ok], kp["rho"][ok], kp["rho_err"][ok], fmt="o", label="measured")
-    ax[3].plot(rr, p.p1 * np.exp(-rr / p.xi_rho), "--", label=f"p1 exp(-r/xi_rho)")
+    ax[3].plot(rr, p.p1 * np.exp(-rr / p.xi_rho), "--", label="p1 exp(-r/xi_rho)")
     ax[3].set(xlabel="r (sigma_AA)", ylabel="rho(r)", title="(d) kick correlation")
     for x in ax:
         x.legend(fontsize=7)
@@ -99,7 +99,7 @@ def _figures(res, out: Path) -> dict[str, Path]:
 
 
 def report_text(res, figures: dict[str, Path] | None = None) -> str:
-    from trsp_core.measure.output import fitted_values
+    from trsp_core.measure.fitted import fitted_values
 
     fits = fitted_values(res)
     o = res.options

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from trsp_core.measure.data import TemperatureData
-from trsp_core.simulate import simulate
+from trsp_core.backends.simulate import simulate
 
 
 def flags_from_events(times, sites_of_event, n_frames: int, n_sites: int, d: float) -> np.ndarray:

@@ -25,7 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from trsp_core import netcdf  # noqa: E402
+from trsp_core.io.figures import save_figure
+from trsp_core.io import netcdf  # noqa: E402
 
 DPI = 90
 T_UNIT = r"$T$ [$\epsilon_{AA}/k_B$]"
@@ -43,10 +44,7 @@ def _tcolors(temps):
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=DPI)
 
 
 def load_results(paths) -> xr.Dataset:

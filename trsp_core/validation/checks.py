@@ -18,7 +18,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from trsp_core.analysis.stats import ALPHA, FlipResult, TestResult, seed_t_test, sign_flip_test, z_test
+from trsp_core.observables.stats import ALPHA, FlipResult, TestResult, seed_t_test, sign_flip_test, z_test
 
 #: Minimum mean count per seed for a bin or bin pair to enter a count-based test
 #: (below it the per-seed estimate is too skewed for a t test).

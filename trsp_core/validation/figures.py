@@ -9,18 +9,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from trsp_core.atomic import atomic_path  # noqa: E402
+from trsp_core.io.figures import save_figure  # noqa: E402
 from trsp_core.validation.checks import MIN_COUNT_PER_SEED  # noqa: E402
 
 DPI = 120
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=DPI, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=DPI)
 
 
 def _title(model) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trsp_core.atomic import atomic_write_text
+from trsp_core.io.atomic import atomic_write_text
 from trsp_core.io import provenance, write_dataset
 
 

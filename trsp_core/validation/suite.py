@@ -13,9 +13,9 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from trsp_core.job import mean_rate_time
-from trsp_core.overlap import chi4_from_samples, overlap_samples
-from trsp_core.simulate import simulate
+from trsp_core.physics.timescales import mean_rate_time
+from trsp_core.observables.overlap import chi4_from_samples, overlap_samples
+from trsp_core.backends.simulate import simulate
 from trsp_core.validation import checks as C
 
 
@@ -59,7 +59,7 @@ def _equilibrium_rate(model) -> float:
 def run_suite(model, config: SuiteConfig | None = None,
               progress: Callable[[str, float], None] | None = None) -> ValidationResult:
     """Simulate, measure and check ``model``; ``progress(stage, fraction)`` reports advance."""
-    from plugins.observables import (BlockChi4, DetailedBalanceTest, FourPointStructureFactor, ObservedRateLaw,
+    from trsp_core.observables import (BlockChi4, DetailedBalanceTest, FourPointStructureFactor, ObservedRateLaw,
                                      Overlap, SoftnessChange, TimeWeightedStatics)
 
     cfg = config or SuiteConfig()

@@ -1,0 +1,183 @@
+"""The ``trsp`` command line: a thin typer layer over the Python API."""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from trsp_core.errors import TRSPError
+from trsp_core.spec import DEFAULTS, ModelSpec
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Time-Reversible Structuro-Plastic lattice models of supercooled liquids.")
+
+
+def _fail(msg: str) -> None:
+    typer.echo(f"trsp: error: {msg}", err=True)
+    raise typer.Exit(2)
+
+
+# ---- shared options ---------------------------------------------------------------
+Descriptor = Annotated[str, typer.Option(help="descriptor plugin (see `trsp plugins`)")]
+LatticeOpt = Annotated[str, typer.Option("--lattice", help="lattice plugin")]
+Size = Annotated[int, typer.Option(help="sites per lattice axis L")]
+Cluster = Annotated[str, typer.Option(help="cluster rule plugin: single, bond, plaquette, ...")]
+DeltaRule = Annotated[str, typer.Option("--delta-rule", help="K_Delta distance rule: nearest | center-of-mass")]
+Rate = Annotated[str, typer.Option(help="rate-law plugin")]
+Temperature = Annotated[float, typer.Option(help="temperature T (MD units)")]
+Facilitation = Annotated[float, typer.Option(help="facilitation factor c multiplying K_Delta")]
+Params = Annotated[Optional[Path], typer.Option(help="TOML file overriding the descriptor's parameters")]
+
+
+def _spec(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params) -> ModelSpec:
+    return ModelSpec(descriptor=descriptor, lattice=lattice, size=size, cluster=cluster, delta_rule=delta_rule,
+                     rate=rate, temperature=temperature, facilitation=facilitation, params=params)
+
+
+def _model_options(*args) -> dict:
+    """The model choices as keywords (for commands that take them one by one)."""
+    return {k: v for k, v in _spec(*args).to_dict().items() if k != "overrides"}
+
+
+@app.command()
+def plugins(json_out: Annotated[bool, typer.Option("--json", help="print one JSON object {kind: [names]}")] = False):
+    """List the plugins of every kind (built-in and installed third-party), with where they come from."""
+    from trsp_core.plugin.registry import default_registry
+
+    reg = default_registry()
+    if json_out:
+        typer.echo(json.dumps(reg.listing()))
+        return
+    for kind, items in reg.describe().items():
+        typer.echo(f"{kind}:")
+        for it in items:
+            typer.echo(f"  {it['name']:<18} {it['distribution']:<16} {it['description']}")
+    for failure in reg.failures:
+        typer.echo(f"  skipped: {failure}")
+
+
+@app.command()
+def compose(
+    descriptor: Descriptor = DEFAULTS.descriptor,
+    lattice: LatticeOpt = DEFAULTS.lattice,
+    size: Size = DEFAULTS.size,
+    cluster: Cluster = DEFAULTS.cluster,
+    delta_rule: DeltaRule = DEFAULTS.delta_rule,
+    rate: Rate = DEFAULTS.rate,
+    temperature: Temperature = DEFAULTS.temperature,
+    facilitation: Facilitation = DEFAULTS.facilitation,
+    params: Params = None,
+    observables: Annotated[str, typer.Option(help="comma-separated observable plugins")] = "overlap",
+    seeds: Annotated[int, typer.Option(help="number of independent seeds")] = 8,
+    seed: Annotated[int, typer.Option(help="first seed; run i uses seed + i")] = 0,
+    duration: Annotated[Optional[float], typer.Option(help="frames per run (default: 30 mean rearrangement times)")] = None,
+    backend: Annotated[str, typer.Option(help="auto | fast | reference")] = "auto",
+    out: Annotated[Path, typer.Option(help="netCDF output file")] = Path("trsp_out/compose.nc"),
+    json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+):
+    """Compose a model from plugins by name, simulate it and write one netCDF file."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from trsp_core.io import write_dataset
+    from trsp_core.model import summary as run_summary
+
+    if seeds < 1:
+        _fail(f"--seeds must be >= 1, got {seeds}")
+    obs = [o.strip() for o in observables.split(",") if o.strip()]
+    spec = _spec(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params)
+    model = spec.build()
+    with Progress(TextColumn("[bold]trsp compose"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                  TimeRemainingColumn(), transient=True, disable=json_out or not sys.stderr.isatty(),
+                  console=None) as bar:
+        task = bar.add_task("run", total=1.0)
+        ds = model.run(seeds=seeds, seed=seed, duration=duration, observables=obs or ["overlap"],
+                       backend=backend, progress=lambda t, tot: bar.update(task, completed=t / tot))
+    summary = run_summary(ds)
+    summary["out"] = str(write_dataset(ds, out))
+    if json_out:
+        typer.echo(json.dumps(summary))
+    else:
+        for k, v in summary.items():
+            typer.echo(f"{k:>14}: {v}")
+
+
+@app.command()
+def inspect(
+    lattice: LatticeOpt = DEFAULTS.lattice,
+    size: Size = 6,
+    cluster: Cluster = DEFAULTS.cluster,
+    delta_rule: DeltaRule = DEFAULTS.delta_rule,
+    temperature: Temperature = DEFAULTS.temperature,
+    facilitation: Facilitation = DEFAULTS.facilitation,
+    descriptor: Descriptor = DEFAULTS.descriptor,
+    rate: Rate = DEFAULTS.rate,
+    params: Params = None,
+    orientation: Annotated[int, typer.Option(help="cluster orientation index")] = 0,
+    out: Annotated[Path, typer.Option(help="netCDF output file")] = Path("trsp_out/kernel.nc"),
+):
+    """Write the rearrangement kernel (H, mu', K_Delta, K') of one cluster for inspection."""
+    from trsp_core.io import write_dataset
+
+    spec = _spec(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params)
+    ds = spec.build().kernel_dataset(orientation)
+    write_dataset(ds, out)
+    typer.echo(f"wrote {out}: H {ds.sizes['row']} x {ds.sizes['col']}, max eig(K_Delta K'^-1) = {ds.attrs['kick_b_max']:.4g}")
+
+
+# Commands implemented in their own modules. They are imported only when invoked,
+# so `trsp compose` does not pay for dask, scikit-learn or MDAnalysis imports.
+_EXTERNAL = {
+    "bench": ("trsp_core.cli.bench:bench", "Events/s of the fast kernel and the dense reference, side by side."),
+    "validate": ("trsp_core.cli.validate:validate", "Run a composed model and test it against its targets."),
+    "measure": ("trsp_core.cli.measure:measure", "Fit model parameters from MD descriptor data."),
+    "sweep": ("trsp_core.cli.campaigns:sweep", "Temperature x seed x variant campaigns on dask.distributed."),
+    "plot": ("trsp_core.cli.campaigns:plot", "The paper's figure set from a sweep."),
+    "age": ("trsp_core.cli.campaigns:age", "Aging after a quench, TRSP vs trap model."),
+    "softness": ("descriptors.softness_ml.cli:app", "Train and apply the softness descriptor on MD trajectories."),
+}
+
+
+def _load_external(name: str) -> typer.Typer:
+    target = _EXTERNAL[name][0]
+    mod, attr = target.split(":")
+    obj = getattr(importlib.import_module(mod), attr)
+    if isinstance(obj, typer.Typer):
+        return obj
+    sub = typer.Typer(add_completion=False)
+    sub.command(name)(obj)
+    return sub
+
+
+def _add_lazy(name: str, help_text: str) -> None:
+    @app.command(name, help=help_text, add_help_option=False,
+                 context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def _forward(ctx: typer.Context):
+        try:
+            sub = _load_external(name)
+        except ImportError as exc:
+            _fail(f"command '{name}' is unavailable: {exc}")
+        sub(args=list(ctx.args), prog_name=f"trsp {name}")
+
+
+for _name, (_target, _help) in _EXTERNAL.items():
+    _add_lazy(_name, _help)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings from trsp (skipped plugins, ...) as one line, without source excerpts."""
+    print(f"trsp: warning: {message}", file=file or sys.stderr)
+
+
+def main() -> None:
+    import warnings
+
+    warnings.showwarning = _one_line_warning
+    try:
+        app()
+    except TRSPError as exc:
+        typer.echo(f"trsp: error: {exc}", err=True)
+        sys.exit(2)

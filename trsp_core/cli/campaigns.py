@@ -1,0 +1,163 @@
+"""``trsp sweep``, ``trsp plot`` and ``trsp age`` (typer command functions).
+
+Registered by ``trsp_core.cli`` as ``trsp_core.cli.campaigns:sweep``, ``...:plot``, ``...:age``.
+
+Running on a cluster: start a scheduler and workers yourself and pass its address,
+
+    dask scheduler --port 8786 &                       # on the login / head node
+    dask worker tcp://HEAD:8786 --nworkers 32 --nthreads 1   # on each compute node
+    trsp sweep ... --scheduler tcp://HEAD:8786 --out /shared/fs/campaign
+
+or on SLURM with the optional dask-jobqueue package (not a trsp dependency)::
+
+    from dask_jobqueue import SLURMCluster
+    cluster = SLURMCluster(cores=32, processes=32, memory="64GB", walltime="04:00:00")
+    cluster.scale(jobs=4); print(cluster.scheduler_address)   # pass this to --scheduler
+
+``--out`` must be on a file system the workers share: each run writes its own file there.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from trsp_core.spec import DEFAULTS
+
+
+def _fail(msg: str):
+    typer.echo(f"trsp: error: {msg}", err=True)
+    raise typer.Exit(2)
+
+
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        vals = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        _fail(f"{what} must be a comma-separated list of numbers, got {text!r}")
+    if not vals:
+        _fail(f"{what} is empty")
+    return vals
+
+
+def _strs(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def sweep(
+    temperatures: Annotated[str, typer.Option(help="comma-separated temperatures, e.g. 0.42,0.45,0.5")] = "0.42,0.45,0.47,0.50,0.55,0.60,0.70",
+    seeds: Annotated[int, typer.Option(help="seeds per (variant, temperature); run i uses seed + i")] = 8,
+    seed: Annotated[int, typer.Option(help="first seed")] = 0,
+    descriptor: Annotated[str, typer.Option(help="descriptor plugin(s), comma-separated")] = DEFAULTS.descriptor,
+    lattice: Annotated[str, typer.Option("--lattice", help="lattice plugin(s)")] = DEFAULTS.lattice,
+    size: Annotated[str, typer.Option(help="lattice size(s) L, comma-separated")] = str(DEFAULTS.size),
+    cluster: Annotated[str, typer.Option(help="cluster rule(s): plaquette (m=4), single (m=1), bond")] = DEFAULTS.cluster,
+    delta_rule: Annotated[str, typer.Option("--delta-rule", help="K_Delta distance rule(s): nearest, center-of-mass")] = DEFAULTS.delta_rule,
+    rate: Annotated[str, typer.Option(help="rate-law plugin(s)")] = DEFAULTS.rate,
+    facilitation: Annotated[str, typer.Option(help="facilitation factor(s) c, e.g. 1,0.6,0.2")] = str(DEFAULTS.facilitation),
+    params: Annotated[Optional[Path], typer.Option(help="TOML file overriding the descriptor's parameters")] = None,
+    observables: Annotated[str, typer.Option(help="'auto' (overlap + S4/block-chi4 plugins) or a comma-separated list")] = "auto",
+    duration: Annotated[Optional[float], typer.Option(help="frames per run (default: automatic from T)")] = None,
+    tau_factor: Annotated[float, typer.Option(help="automatic run length = this x tau estimate")] = 20.0,
+    max_duration: Annotated[float, typer.Option(help="cap on the automatic run length [frames]")] = 2e5,
+    backend: Annotated[str, typer.Option(help="auto | fast | reference")] = "auto",
+    scheduler: Annotated[str, typer.Option(help="'local' (LocalCluster, one process per core) or a scheduler address")] = "local",
+    workers: Annotated[Optional[int], typer.Option(help="local workers (default: number of cores)")] = None,
+    out: Annotated[Path, typer.Option(help="output directory (runs/, sweep.nc)")] = Path("trsp_sweep"),
+    json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+    fields: Annotated[str, typer.Option(help="run fields each per-run file stores (events, kicks, endpoints, "
+                                             "occupancy, time_integral); 'events' suffices for Q, chi4, S4")] = "events",
+):
+    """Temperature x seed x variant campaign on dask.distributed; re-run the same command to resume.
+
+    Variant axes (--descriptor, --size, --cluster, --delta-rule, --facilitation, ...) accept
+    comma-separated lists; the sweep runs their Cartesian product.
+    """
+    from trsp_core.campaigns.sweep import run_sweep
+    from trsp_core.campaigns.spec import variant_product
+
+    if seeds < 1:
+        _fail(f"--seeds must be >= 1, got {seeds}")
+    temps = _floats(temperatures, "--temperatures")
+    try:
+        variants = variant_product(descriptor=_strs(descriptor), lattice=_strs(lattice),
+                                   size=[int(x) for x in _strs(size)], cluster=_strs(cluster),
+                                   delta_rule=_strs(delta_rule), rate=_strs(rate),
+                                   facilitation=_floats(facilitation, "--facilitation"),
+                                   params=[str(params) if params else None])
+    except ValueError as exc:
+        _fail(str(exc))
+    obs = None if observables == "auto" else _strs(observables)
+    summary = run_sweep(variants=variants, temperatures=temps, seeds=seeds, seed=seed, out=out, scheduler=scheduler,
+                        n_workers=workers, backend=backend, duration=duration, tau_factor=tau_factor,
+                        max_duration=max_duration, observables=obs, show_progress=not json_out,
+                        fields=tuple(_strs(fields)))
+    if json_out:
+        typer.echo(json.dumps(summary))
+    else:
+        for k, v in summary.items():
+            typer.echo(f"{k:>14}: {v}")
+    if summary.get("interrupted"):
+        typer.echo("interrupted: finished runs are kept; re-run the same command to resume", err=True)
+        raise typer.Exit(130)
+    if summary.get("runs_failed"):
+        typer.echo(f"{summary['runs_failed']} run(s) failed (see {out}/failures.json); re-run to retry them", err=True)
+        raise typer.Exit(1)
+
+
+def plot(
+    results: Annotated[list[Path], typer.Argument(help="sweep.nc file(s) or sweep output directories")],
+    out: Annotated[Path, typer.Option(help="directory for the PNG figures")] = Path("trsp_figures"),
+):
+    """Figures from sweep results: Q/chi4 (Fig. 4), tau_alpha/chi4*/xi4 vs T (5, 6), facilitation (7),
+    m=1 vs m=4 (12), scaling collapses (13-16)."""
+    from trsp_core.plotting.figures import plot_sweep
+
+    for r in results:
+        if not (r.exists() and (r.is_file() or (r / "sweep.nc").exists())):
+            _fail(f"{r} is neither a sweep.nc file nor a sweep directory containing one")
+    for f in plot_sweep(list(results), out):
+        typer.echo(str(f))
+
+
+def age(
+    initial_temperature: Annotated[float, typer.Option(help="T_I: initial state drawn from equilibrium at T_I")] = 0.7,
+    final_temperatures: Annotated[str, typer.Option(help="comma-separated quench temperatures T_F")] = "0.45,0.5,0.55",
+    seeds: Annotated[int, typer.Option(help="seeds averaged per (model, T_F)")] = 50,
+    seed: Annotated[int, typer.Option(help="first seed")] = 0,
+    size: Annotated[int, typer.Option(help="lattice size L")] = 10,
+    duration: Annotated[Optional[float], typer.Option(help="frames after the quench (default: automatic from T_F)")] = None,
+    tau_factor: Annotated[float, typer.Option(help="automatic run length = this x tau estimate at T_F")] = 20.0,
+    max_duration: Annotated[float, typer.Option(help="cap on the automatic run length [frames]")] = 2e5,
+    n_times: Annotated[int, typer.Option(help="points of the logarithmic time grid")] = 40,
+    backend: Annotated[str, typer.Option(help="auto | fast | reference")] = "auto",
+    scheduler: Annotated[str, typer.Option(help="'local' or a dask scheduler address")] = "local",
+    workers: Annotated[Optional[int], typer.Option(help="local workers (default: number of cores)")] = None,
+    out: Annotated[Path, typer.Option(help="output directory (runs/, aging.nc, fig8_aging.png)")] = Path("trsp_aging"),
+    json_out: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+):
+    """Aging after a quench T_I -> T_F: <S(t)> for the TRSP and the trap model (Fig. 8)."""
+    from trsp_core.campaigns.aging import run_aging
+
+    if seeds < 1:
+        _fail(f"--seeds must be >= 1, got {seeds}")
+    summary = run_aging(initial_temperature=initial_temperature, final_temperatures=_floats(final_temperatures, "--final-temperatures"),
+                        seeds=seeds, seed=seed, size=size, backend=backend, duration=duration, tau_factor=tau_factor,
+                        max_duration=max_duration, n_times=n_times, out=out, scheduler=scheduler, n_workers=workers,
+                        show_progress=not json_out)
+    typer.echo(json.dumps(summary) if json_out else "\n".join(f"{k:>14}: {v}" for k, v in summary.items()))
+    if summary.get("interrupted"):
+        raise typer.Exit(130)
+    if summary.get("runs_failed"):
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use: python -m trsp_core.cli.campaigns
+    app = typer.Typer()
+    app.command("sweep")(sweep)
+    app.command("plot")(plot)
+    app.command("age")(age)
+    app(sys.argv[1:])

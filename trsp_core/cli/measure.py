@@ -1,0 +1,51 @@
+"""``trsp measure``: MD trajectories (one file per temperature or run) -> parameter TOML + report."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from trsp_core.spec import DEFAULTS
+
+
+def measure(
+    data: Annotated[list[Path], typer.Argument(help="trajectory files (GSD, LAMMPS dump, trsp netCDF); files at the same temperature are merged as independent runs")],
+    out: Annotated[Path, typer.Option(help="output directory (params.toml, measure.nc, report.md, figures)")] = Path("trsp_measure"),
+    cluster: Annotated[str, typer.Option(help="cluster rule of the target model (renormalisation)")] = DEFAULTS.cluster,
+    lattice: Annotated[str, typer.Option(help="lattice plugin of the target model")] = DEFAULTS.lattice,
+    phop_threshold: Annotated[float, typer.Option(help="rearranging: p_hop > threshold (sigma_AA^2)")] = 0.2,
+    phop_window: Annotated[int, typer.Option(help="p_hop window W in frames (even), used when the file has no phop")] = 10,
+    delta_window: Annotated[int, typer.Option(help="Delta S between t_R - w and t_R + w frames")] = 5,
+    species: Annotated[int, typer.Option(help="particle type analysed (0 = A, large)")] = 0,
+    temperature: Annotated[Optional[list[float]], typer.Option(help="temperature of each file (repeat; default: the file's attribute)")] = None,
+    dt: Annotated[Optional[float], typer.Option(help="time between frames (GSD / dump only)")] = None,
+    spacing: Annotated[Optional[float], typer.Option(help="lattice spacing a (default: first peak of g(r))")] = None,
+    s_bin_width: Annotated[float, typer.Option(help="width of the S bins")] = 0.25,
+    name: Annotated[str, typer.Option(help="descriptor name written into the TOML")] = "measured",
+    no_figures: Annotated[bool, typer.Option("--no-figures", help="skip the PNG figures")] = False,
+):
+    """Measure TRSP model parameters from MD data (paper Sec. V, Apps. D, E)."""
+    from trsp_core.errors import TRSPError
+    from trsp_core.measure import MeasureOptions, concat, load, measure as run_measure, write_outputs
+
+    try:
+        if temperature and len(temperature) != len(data):
+            raise TRSPError(f"--temperature given {len(temperature)} times for {len(data)} files")
+        opts = MeasureOptions(phop_threshold=phop_threshold, phop_window=phop_window, delta_window=delta_window,
+                              species=species, spacing=spacing, cluster=cluster, lattice=lattice,
+                              s_bin_width=s_bin_width, name=name)
+        loaded = [load(p, opts, temperature=(temperature[i] if temperature else None), dt=dt) for i, p in enumerate(data)]
+        by_t: dict[float, list] = {}
+        for d in loaded:
+            by_t.setdefault(d.temperature, []).append(d)
+        datasets = [v[0] if len(v) == 1 else concat(v) for v in by_t.values()]
+        res = run_measure(datasets, opts)
+        paths = write_outputs(res, out, figures=not no_figures)
+    except TRSPError as exc:
+        typer.echo(f"trsp: error: {exc}", err=True)
+        raise typer.Exit(2)
+    for f in res.diagnostics.warnings:
+        typer.echo(f"trsp: warning: {f}", err=True)
+    for k, p in paths.items():
+        typer.echo(f"{k}: {p}")

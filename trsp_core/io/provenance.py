@@ -1,0 +1,44 @@
+"""Provenance: the global attributes every trsp output file carries.
+
+The parameter set as JSON and flat, the plugin names, the package version, the
+command line and the CF ``Conventions``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import sys
+
+import numpy as np
+
+from trsp_core._version import __version__
+
+
+def _attr_value(v):
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (list, tuple)):
+        return np.asarray(v)
+    if v is None:
+        return "none"
+    return v
+
+
+def provenance(model=None, extra: dict | None = None) -> dict:
+    attrs = {
+        "title": "trsp TRSP lattice model output",
+        "trsp_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command_line": " ".join(sys.argv),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "Conventions": "CF-1.8",
+    }
+    if model is not None:
+        desc = model.describe()
+        attrs["parameters_json"] = json.dumps(desc, default=float)
+        attrs.update({k: _attr_value(v) for k, v in desc.items()})
+    for k, v in (extra or {}).items():
+        attrs[k] = _attr_value(v)
+    return attrs
