@@ -182,3 +182,17 @@ def test_cli_sweep_resume_and_plot(tmp_path):
     names = {p.name for p in (tmp_path / "fig").glob("*.png")}
     assert {"fig5_tau_chi4_xi4_vs_T.png", "fig7_facilitation.png", "fig13_chi4_collapse.png"} <= names
     assert all(p.stat().st_size < 200_000 for p in (tmp_path / "fig").glob("*.png"))
+
+
+@pytest.mark.parametrize("kw,needle", [
+    ({"fields": ("kicks",)}, "sweep fields must include 'events'"),
+    ({"fields": ("events", "snapshots")}, "sweep fields must include 'events' and be among"),
+    ({"observables": ["detailed-balance"]}, "observable 'detailed-balance' needs run field(s) kicks"),
+])
+def test_fields_and_observables_checked_before_anything_is_written(tmp_path, kw, needle):
+    from trsp_core.errors import TRSPError
+
+    with pytest.raises(TRSPError) as exc:
+        run_sweep(variants=[{"size": 4}], temperatures=[0.6], seeds=1, out=tmp_path / "s", **kw)
+    assert needle in str(exc.value)
+    assert not (tmp_path / "s").exists()

@@ -183,12 +183,13 @@ def run_sweep(
     t0 = time.perf_counter()
     console = console or Console(stderr=True)
     out = Path(out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
-    variants = [normalise_variant(v) for v in variants]
-    temperatures = [float(t) for t in temperatures]
+    # checked before anything is written or submitted
     fields = check_sweep_fields(fields)
     observables = list(observables or default_observables(fields=fields))
     _check_observables(observables, fields)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    variants = [normalise_variant(v) for v in variants]
+    temperatures = [float(t) for t in temperatures]
     runs, points = plan_runs(variants, temperatures, seeds, seed, out, backend, duration, tau_factor, max_duration,
                              fields)
     spec = {"variants": variants, "temperatures": temperatures, "seeds": seeds, "seed": seed, "backend": runs[0]["backend"],
