@@ -90,3 +90,10 @@ def test_unreadable_params_file(tmp_path):
     f.write_bytes(b"\xff\xfe not toml [")
     p = trsp("compose", "--params", str(f), check=False)
     assert p.returncode != 0 and "is not readable TOML" in p.stderr
+
+
+def test_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    p = trsp("--version")
+    assert p.stdout.strip() == f"trsp {version('trsp')}"

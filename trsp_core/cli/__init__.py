@@ -16,6 +16,20 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Time-Reversible Structuro-Plastic lattice models of supercooled liquids.")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from trsp_core._version import __version__
+
+        typer.echo(f"trsp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                help="print the version and exit")] = False):
+    """Time-Reversible Structuro-Plastic lattice models of supercooled liquids."""
+
+
 def _fail(msg: str) -> None:
     typer.echo(f"trsp: error: {msg}", err=True)
     raise typer.Exit(2)
