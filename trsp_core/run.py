@@ -131,7 +131,8 @@ def check_fields(required, available, what: str, source: str = "the runs") -> No
         )
 
 
-def _common_fields(runs) -> tuple[str, ...]:
+def common_fields(runs) -> tuple[str, ...]:
+    """The fields every one of ``runs`` carries, in ``ALL_FIELDS`` order."""
     if not runs:
         return ()
     have = set(runs[0].fields)
@@ -152,7 +153,7 @@ def runs_to_dataset(runs, model=None, fields=None) -> xr.Dataset:
     attributes ``trsp_run_format`` and ``trsp_run_fields`` describe the layout.
     """
     runs = list(runs)
-    have = _common_fields(runs)
+    have = common_fields(runs)
     fields = tuple(have if fields is None else fields)
     unknown = [f for f in fields if f not in FIELDS]
     if unknown:

@@ -34,6 +34,7 @@ from trsp_core.physics.timescales import auto_run_length
 from trsp_core.campaigns.spec import (normalise_variant, run_key,
                                   variant_label)
 from trsp_core.campaigns.tasks import SWEEP_FIELDS, check_sweep_fields, combine_point, execute_run, is_finished, model_spec
+from trsp_core.observables import required_fields
 
 XI4_NOTE = ("xi4 is NaN: no selected observable provides a variable named 'xi4' "
             "(select an S4 / Ornstein-Zernike observable with --observables)")
@@ -48,7 +49,7 @@ def default_observables(registry=None, fields=SWEEP_FIELDS) -> list[str]:
     extra = []
     for name in reg.listing().get("observable", []):
         cls = reg.get("observable", name)
-        requires = set(getattr(cls, "requires", ("events",)))
+        requires = set(required_fields(cls))
         provides = getattr(cls, "provides", ())
         if name != "overlap" and requires <= set(fields) and any(str(v).startswith("xi4") for v in provides):
             extra.append(name)
@@ -63,7 +64,7 @@ def _check_observables(names, fields) -> None:
     reg = default_registry()
     for name in names:
         cls = reg.get("observable", name)
-        check_fields(getattr(cls, "requires", ("events",)), fields, f"observable '{name}'",
+        check_fields(required_fields(cls), fields, f"observable '{name}'",
                      "the sweep's run files (choose more with --fields)")
 
 

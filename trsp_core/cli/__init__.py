@@ -52,10 +52,6 @@ def _spec(descriptor, lattice, size, cluster, delta_rule, rate, temperature, fac
                      rate=rate, temperature=temperature, facilitation=facilitation, params=params)
 
 
-def _model_options(*args) -> dict:
-    """The model choices as keywords (for commands that take them one by one)."""
-    return {k: v for k, v in _spec(*args).to_dict().items() if k != "overrides"}
-
 
 @app.command()
 def plugins(json_out: Annotated[bool, typer.Option("--json", help="print one JSON object {kind: [names]}")] = False):

@@ -26,14 +26,19 @@ def resolve(observables, registry=None) -> list:
     return [reg.get("observable", o)() if isinstance(o, str) else o for o in observables]
 
 
+def required_fields(obs) -> tuple[str, ...]:
+    """The run fields an observable (class or instance) reads; the interface's default
+    applies to duck-typed plugins that do not declare them."""
+    from trsp_core.plugin.interfaces import Observable
+
+    return tuple(getattr(obs, "requires", Observable.requires))
+
+
 def compute(obs, model, runs, source: str = "the runs"):
     """``obs.compute(model, runs)`` after checking the runs carry the fields it requires."""
-    from trsp_core.run import check_fields
+    from trsp_core.run import check_fields, common_fields
 
-    have = set(runs[0].fields) if runs else set()
-    for r in runs[1:]:
-        have &= set(r.fields)
-    check_fields(getattr(obs, "requires", ()), [f for f in have], f"observable '{obs.name}'", source)
+    check_fields(required_fields(obs), common_fields(runs), f"observable '{obs.name}'", source)
     return obs.compute(model, runs)
 
 
