@@ -147,6 +147,7 @@ _EXTERNAL = {
     "sweep": ("trsp_core.cli.campaigns:sweep", "Temperature x seed x variant campaigns on dask.distributed."),
     "plot": ("trsp_core.cli.campaigns:plot", "The paper's figure set from a sweep."),
     "age": ("trsp_core.cli.campaigns:age", "Aging after a quench, TRSP vs trap model."),
+    "md": ("trsp_core.cli.md:app", "MD-side tools: the KA reference set."),
     "softness": ("descriptors.softness_ml.cli:app", "Train and apply the softness descriptor on MD trajectories."),
 }
 

@@ -94,7 +94,8 @@ class Trajectory:
 
 
 def read_trajectory(path, *, dt: float | None = None) -> Trajectory:
-    """Read by suffix: .gsd -> GSD, .nc -> netCDF layout, anything else -> LAMMPS dump."""
+    """Read by suffix: .gsd -> GSD, .nc -> netCDF layout, .npz -> trsp's compact
+    fixture format (:func:`trsp_core.md.ka.load_compact`), anything else -> LAMMPS dump."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"trajectory file '{path}' does not exist")
@@ -103,6 +104,9 @@ def read_trajectory(path, *, dt: float | None = None) -> Trajectory:
         return read_gsd(path, dt=dt)
     if suffix in (".nc", ".netcdf", ".nc4"):
         return read_netcdf(path)
+    if suffix == ".npz":
+        from trsp_core.md.ka import load_compact
+        return load_compact(path)
     return read_lammps_dump(path, dt=dt)
 
 
