@@ -1,6 +1,7 @@
 """Inputs and diagnostics of ``trsp measure``: missing fields, non-Gaussian descriptors,
 too few rearrangements, non-Arrhenius rates, the p_hop route from positions, and the
 command line end to end (subprocess)."""
+import attrs
 import json
 import os
 import subprocess
@@ -198,6 +199,30 @@ def test_cli_measure_then_compose(tmp_path):
     assert (tmp_path / "compose.nc").is_file()
 
 
+def test_cli_bad_dataset_exits_non_zero_with_the_diagnosis(tmp_path):
+    """One short run per temperature: the C(r) fit follows its noisy tail (see the test above)
+    and is not positive definite on small lattices. measure must say so -- which fit, which
+    quantity, which T, what to do -- exit non-zero and write no params.toml."""
+    files = [str(_write_model_run(tmp_path / f"T{T}.nc", T, seed=40 + 10 * i, frames=200))
+             for i, T in enumerate((0.42, 0.5, 0.6))]
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "params.toml").write_text("stale = 1\n")
+    p = _run(["measure", *files, "--out", str(out)], tmp_path)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert "Traceback" not in p.stderr
+    errors = [line for line in p.stderr.splitlines() if line.startswith("trsp: error: measured parameters invalid: ")]
+    assert errors, p.stderr
+    assert any(e.split("invalid: ")[1].startswith(("C(r) at T=", "kick at T=", "rho(r) at T=")) for e in errors)
+    assert all("remedy: " in e for e in errors)
+    assert not (out / "params.toml").exists()
+    assert "do not compose a valid model" in (out / "report.md").read_text()
+    # the remedy works: C(r) fixed to a positive-definite form
+    q = _run(["measure", *files, "--out", str(out), "--fix", "C1=0.3", "--fix", "xi=1.0", "--no-figures"], tmp_path)
+    assert q.returncode == 0, q.stderr
+    assert "C1 = 0.3" in (out / "params.toml").read_text()
+
+
 def test_cli_missing_field_is_a_clean_error(tmp_path):
     F, N = 20, 27
     path = mdio.write_netcdf(_traj(F, columns={"phop": np.zeros((F, N))}), tmp_path / "bad.nc")
@@ -266,10 +291,31 @@ def test_model_check_flags_a_correlation_that_fails_on_some_lattice_size():
     from trsp_core.physics.params import DescriptorParams
 
     bad = DescriptorParams(C1=3.5, xi=0.9)
-    diag = Diagnostics()
-    _check_model(bad, MeasureOptions(), [0.5], diag)
-    text = " ".join(str(w) for w in diag.warnings)
-    assert "do not compose a valid model" in text and "not positive definite" in text
+    _, failures, _, _ = _check_model(bad, MeasureOptions(), [0.5], Diagnostics())
+    assert failures and all(f.startswith("C(r) at T=0.5") for f in failures)
+    assert "not positive definite" in failures[0] and "remedy: " in failures[0] and "--corr-temperatures" in failures[0]
     good = Diagnostics()
-    _check_model(DescriptorParams(), MeasureOptions(), [0.5], good)
-    assert not good.warnings
+    params, failures, scale, bmax = _check_model(DescriptorParams(), MeasureOptions(), [0.5], good)
+    assert not failures and not good.warnings and scale == 1.0 and 0 < bmax[0][1] < 1
+
+
+def test_an_infeasible_kick_is_shrunk_to_the_target_or_refused():
+    """K_Delta ~ s^2 and K' does not depend on s: scaling s(r) by f scales b_max by f^2 exactly."""
+    from trsp_core.measure.diagnostics import Diagnostics
+    from trsp_core.measure.options import MeasureOptions
+    from trsp_core.measure.pipeline import _check_model
+    from trsp_core.model import Model
+    from trsp_core.plugin.registry import default_registry
+    from trsp_core.physics.params import DescriptorParams
+
+    big = DescriptorParams(s0=1.2, s1=1.6)
+    o = MeasureOptions(kick_b_target=0.8)
+    params, failures, scale, bmax = _check_model(big, o, [0.45, 0.6], Diagnostics())
+    assert not failures and max(b for _, b in bmax) > 1 and scale < 1
+    reg = default_registry()
+    b_new = max(Model(reg.get("lattice", o.lattice)(8, params.a), params, reg.get("cluster", o.cluster),
+                      reg.get("rate", "arrhenius"), t).check_feasible() for t in (0.45, 0.6))
+    assert abs(b_new - 0.8) < 1e-8
+    assert np.isclose(params.s0 / big.s0, scale) and np.isclose(params.s1 / big.s1, scale)
+    _, failures, _, _ = _check_model(big, attrs.evolve(o, kick_feasibility="error"), [0.45, 0.6], Diagnostics())
+    assert len(failures) == 1 and failures[0].startswith("kick at T=") and "remedy" in failures[0]

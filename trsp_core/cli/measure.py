@@ -23,6 +23,11 @@ def measure(
     spacing: Annotated[Optional[float], typer.Option(help="lattice spacing a (default: first peak of g(r))")] = None,
     s_bin_width: Annotated[float, typer.Option(help="width of the S bins")] = 0.25,
     name: Annotated[str, typer.Option(help="descriptor name written into the TOML")] = "measured",
+    corr_temperatures: Annotated[Optional[list[float]], typer.Option("--corr-temperature", help="fit C(r) pooled over these temperatures only (repeat; default all; the paper: high T)")] = None,
+    kick_temperatures: Annotated[Optional[list[float]], typer.Option("--kick-temperature", help="pool the Delta S statistics over these temperatures (repeat; default: those with few overlapping rearrangements)")] = None,
+    fix: Annotated[Optional[list[str]], typer.Option(help="NAME=VALUE: fix a parameter (repeat), e.g. T0=0.74; T0 and a are imposed in the fits, others override the fitted value")] = None,
+    corr_r_max: Annotated[float, typer.Option(help="fit range of C(r) (sigma_AA)")] = 4.0,
+    kick_feasibility: Annotated[str, typer.Option(help="infeasible kick (max eig K_Delta K'^-1 >= 1): shrink s(r) to the target, or error")] = "shrink",
     no_figures: Annotated[bool, typer.Option("--no-figures", help="skip the PNG figures")] = False,
 ):
     """Measure TRSP model parameters from MD data (paper Sec. V, Apps. D, E)."""
@@ -32,9 +37,17 @@ def measure(
     try:
         if temperature and len(temperature) != len(data):
             raise TRSPError(f"--temperature given {len(temperature)} times for {len(data)} files")
+        fixed = {}
+        for item in fix or []:
+            key, sep, val = item.partition("=")
+            if not sep:
+                raise TRSPError(f"--fix must be NAME=VALUE, got {item!r}")
+            fixed[key.strip()] = val.strip()
         opts = MeasureOptions(phop_threshold=phop_threshold, phop_window=phop_window, delta_window=delta_window,
                               species=species, spacing=spacing, cluster=cluster, lattice=lattice,
-                              s_bin_width=s_bin_width, name=name)
+                              s_bin_width=s_bin_width, name=name, corr_temperatures=corr_temperatures or None,
+                              kick_temperatures=kick_temperatures or None, fixed=fixed, corr_r_max=corr_r_max,
+                              kick_feasibility=kick_feasibility)
         loaded = [load(p, opts, temperature=(temperature[i] if temperature else None), dt=dt) for i, p in enumerate(data)]
         by_t: dict[float, list] = {}
         for d in loaded:
@@ -47,5 +60,11 @@ def measure(
         raise typer.Exit(2)
     for f in res.diagnostics.warnings:
         typer.echo(f"trsp: warning: {f}", err=True)
+    typer.echo(f"lattice spacing a = {res.spacing:.4g} sigma_AA, frame_dt = {res.params.frame_dt:g}")
     for k, p in paths.items():
         typer.echo(f"{k}: {p}")
+    if not res.valid:
+        for f in res.failures:
+            typer.echo(f"trsp: error: measured parameters invalid: {f}", err=True)
+        typer.echo(f"trsp: error: no params.toml written; see {paths['report']}", err=True)
+        raise typer.Exit(2)

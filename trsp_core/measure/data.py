@@ -35,6 +35,8 @@ class TemperatureData:
     source: str = attrs.field(default="<arrays>", converter=str)
     # Independent runs at one T concatenated along frames (see :func:`concat`).
     segment: np.ndarray | None = attrs.field(default=None)
+    # MD time between frames (the trajectory's dt); written to params.toml as frame_dt.
+    dt: float = attrs.field(default=1.0, converter=float)
 
     def __attrs_post_init__(self):
         F, N = self.descriptor.shape if self.descriptor.ndim == 2 else (None, None)
@@ -121,6 +123,7 @@ def from_trajectory(traj, options: MeasureOptions, *, temperature: float | None 
     return TemperatureData(
         temperature=T, positions=traj.positions[:, sel], box=traj.box,
         descriptor=traj.columns["descriptor"][:, sel], rearranging=flags[:, sel], valid=valid, source=source,
+        dt=traj.dt,
     )
 
 
@@ -154,6 +157,8 @@ def concat(replicas: list[TemperatureData]) -> TemperatureData:
             raise MeasureError(f"concat: '{r.source}' differs from '{r0.source}' in temperature, box or particle number")
         if r.static != r0.static:
             raise MeasureError("concat: cannot mix static (lattice) and moving positions")
+        if not np.isclose(r.dt, r0.dt, rtol=1e-9):
+            raise MeasureError(f"concat: '{r.source}' has frame spacing dt = {r.dt:g}, '{r0.source}' has {r0.dt:g}")
     N = r0.n_particles
     pad = lambda a, fill: np.concatenate([a, np.full((1,) + a.shape[1:], fill, a.dtype)])  # noqa: E731
     desc = np.concatenate([pad(r.descriptor, np.nan) for r in replicas])
@@ -166,5 +171,5 @@ def concat(replicas: list[TemperatureData]) -> TemperatureData:
         pos = np.concatenate([np.concatenate([r.positions, r.positions[-1:]]) for r in replicas])
     del N
     return TemperatureData(temperature=r0.temperature, positions=pos, box=r0.box, descriptor=desc,
-                           rearranging=flags, valid=valid, segment=seg,
+                           rearranging=flags, valid=valid, segment=seg, dt=r0.dt,
                            source=" + ".join(r.source for r in replicas))

@@ -35,7 +35,7 @@ class Diagnostics:
 
     def warn(self, where: str, message: str) -> None:
         f = Finding("warning", where, message)
-        log.warning(str(f))
+        log.debug(str(f))  # the CLI prints the warnings once, at the end
         self.findings.append(f)
 
     def note(self, where: str, message: str) -> None:

@@ -16,6 +16,32 @@ _pos_int = _option.positive_int
 _unit = _option.open_unit
 
 
+def _temps_or_none(value):
+    if value is None:
+        return None
+    temps = tuple(float(t) for t in value)
+    if not temps or not all(t > 0 for t in temps):
+        raise ParameterError(f"measure option temperatures must be positive numbers, got {list(value)}")
+    return temps
+
+
+def _fixed(value):
+    from trsp_core.physics.params import DescriptorParams
+
+    items = value.items() if isinstance(value, dict) else value
+    known = {f.name for f in attrs.fields(DescriptorParams)} - {"name", "description", "reset"}
+    out = []
+    for name, v in items:
+        if name not in known:
+            raise ParameterError(f"measure option 'fix': unknown parameter '{name}'; known: {', '.join(sorted(known))}")
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise ParameterError(f"measure option 'fix': {name} must be a number, got {v!r}") from None
+        out.append((str(name), v))
+    return tuple(sorted(out))
+
+
 @attrs.frozen(kw_only=True)
 class MeasureOptions:
     """Options of the measurement pipeline (lengths in sigma_AA, times in frames)."""
@@ -64,6 +90,24 @@ class MeasureOptions:
     p_value_warn: float = attrs.field(default=1e-3, converter=float, validator=_unit)
     # Descriptor name written into the TOML.
     name: str = attrs.field(default="measured", converter=str)
+    # Temperatures whose C(r) is pooled for the fit (None: all). The paper fits C(r) at high T.
+    corr_temperatures: tuple | None = attrs.field(default=None, converter=_temps_or_none)
+    # Temperatures whose Delta S statistics are pooled (None: those with at most
+    # kick_max_flagged rearranging samples). The paper takes the kicks as T-independent.
+    kick_temperatures: tuple | None = attrs.field(default=None, converter=_temps_or_none)
+    # Parameters fixed by the user, as ((name, value), ...): T0 and a are imposed in the
+    # fits (the onset fit is redone with 1/T0 fixed; a replaces the g(r) peak); any
+    # other DescriptorParams field overrides the fitted value before the model check.
+    fixed: tuple = attrs.field(default=(), converter=_fixed)
+    # A kick with max eig(K_Delta K'^-1) >= 1 has no Delta S law. "shrink": scale s(r)
+    # by sqrt(kick_b_target / b_max) (K_Delta ~ s^2, K' does not depend on s), reported
+    # as a warning; "error": refuse and name the remedies.
+    kick_feasibility: str = attrs.field(default="shrink", validator=attrs.validators.in_(("shrink", "error")))
+    kick_b_target: float = attrs.field(default=0.9, converter=float, validator=_unit)
+
+    @property
+    def fixed_dict(self) -> dict:
+        return dict(self.fixed)
 
     def __attrs_post_init__(self):
         if self.phop_window % 2:

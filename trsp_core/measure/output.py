@@ -78,6 +78,9 @@ def to_dataset(res) -> xr.Dataset:
     extra.update({f"fit_{k}_err": e for k, (_, e) in fits.items()})
     extra["options_json"] = json.dumps(attrs.asdict(res.options), default=str)
     extra["warnings"] = "\n".join(str(f) for f in res.diagnostics.warnings) or "none"
+    extra["failures"] = "\n".join(res.failures) or "none"
+    extra["kick_scale"] = res.kick_scale
+    extra["frame_dt"] = res.params.frame_dt
     ds.attrs.update(provenance(extra=extra))
     ds.attrs["title"] = "trsp measure: fitted curves with uncertainties"
     return ds
@@ -90,7 +93,11 @@ def write_outputs(res, out_dir, *, figures: bool = True) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"params": out / "params.toml", "netcdf": out / "measure.nc", "report": out / "report.md"}
-    write_params_toml(res.params, paths["params"])
+    if res.valid:
+        write_params_toml(res.params, paths["params"])
+    else:
+        # never leave a params.toml that does not compose (nor a stale one from an earlier run)
+        paths.pop("params").unlink(missing_ok=True)
     write_dataset(to_dataset(res), paths["netcdf"])
     paths.update(write_report(res, out, figures=figures))
     return paths

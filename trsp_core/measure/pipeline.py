@@ -48,6 +48,16 @@ class MeasureResult:
     d_err: float
     params: DescriptorParams
     diagnostics: Diagnostics
+    # Why the parameters do not compose a valid model (empty: valid). measure() never
+    # raises for these, so the report and curves can still be written for diagnosis;
+    # write_outputs() then writes no params.toml.
+    failures: tuple = ()
+    kick_scale: float = 1.0          # factor applied to s(r) by the feasibility constraint
+    b_max: tuple = ()                # (T, max eig K_Delta K'^-1) before the constraint
+
+    @property
+    def valid(self) -> bool:
+        return not self.failures
 
 
 def _geometry(options: MeasureOptions, C0, C1, xi, a, dim):
@@ -89,9 +99,21 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
     if np.unique(T).size != T.size:
         raise MeasureError(f"two data sets share a temperature ({T.tolist()}); merge them first")
     dim = datasets[0].box.size
+    dts = np.array([d.dt for d in datasets])
+    if not np.allclose(dts, dts[0], rtol=1e-9):
+        raise MeasureError("the temperatures have different frame spacings dt (" + ", ".join(
+            f"T={d.temperature:g}: {d.dt:g}" for d in datasets) + "); P(R|S) is per frame, so resample the "
+            "trajectories to one dt")
+    fixed = options.fixed_dict
+    for key, label in (("corr_temperatures", "C(r)"), ("kick_temperatures", "Delta S")):
+        want = getattr(options, key)
+        missing = [t for t in (want or ()) if not np.any(np.isclose(T, t, atol=1e-9))]
+        if missing:
+            raise MeasureError(f"measure option '{key}': no data at T = {', '.join(f'{t:g}' for t in missing)} "
+                               f"for the {label} fit (data at T = {', '.join(f'{t:g}' for t in T)})")
 
     # Lattice spacing: the first peak of g_AA(r), unless given.
-    a = options.spacing
+    a = fixed.get("a", options.spacing)
     if a is None:
         d0 = datasets[0]
         a = first_peak(d0.frame_positions(int(np.nonzero(d0.valid)[0][0])), d0.box)
@@ -106,7 +128,10 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
     _, dist0 = pairs_within(d0.frame_positions(int(np.nonzero(d0.valid)[0][0])), d0.box, r_max)
     r_edges = radial_edges(dist0, r_max, options.r_bin_width, d0.static)
     corrs = [_st.correlation(d, options, dd.mean, r_edges) for d, dd in zip(datasets, dists)]
-    cp = _st.pooled_correlation(corrs)
+    use_c = _chosen(T, options.corr_temperatures)
+    cp = _st.pooled_correlation([c for c, u in zip(corrs, use_c) if u])
+    if options.corr_temperatures is not None:
+        diag.note("C(r)", "pooled over T = " + ", ".join(f"{t:g}" for t in T[use_c]) + " (option corr_temperatures)")
     sel = cp.r <= options.corr_r_max
     c_fit = fit_almost_exponential(cp.r[sel], cp.value[sel], cp.error[sel], names=("C0", "C1", "xi"))
     if c_fit.dof > 0 and c_fit.p_value < options.p_value_warn:
@@ -117,7 +142,7 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
     tables = [_rl.rate_table(d, s_edges, options) for d in datasets]
     per_t = [_rl.fit_quadratic(t, options, diag) for t in tables]
     arr = _rl.arrhenius_per_bin(tables, options, diag)
-    onset = _rl.fit_onset(tables, per_t, options, diag)
+    onset = _rl.fit_onset(tables, per_t, options, diag, T0=fixed.get("T0"))
     T0, _ = _rl.t0_of(onset)
     dvals = np.array([t.d for t in tables])
     derrs = np.array([t.d_err if t.d_err > 0 else np.nan for t in tables])
@@ -150,7 +175,9 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
     ks = [_kicks.kick_stats(d, options, r_edges, s_edges, dd.variance, diag) for d, dd in zip(datasets, dists)]
     frac = np.array([d.rearranging[d.valid].mean() for d in datasets])
     pool = frac <= options.kick_max_flagged
-    if not pool.any():
+    if options.kick_temperatures is not None:
+        pool = _chosen(T, options.kick_temperatures)
+    elif not pool.any():
         pool[0] = True
         diag.warn("Delta S", f"every temperature has more than kick_max_flagged = {options.kick_max_flagged:g} of the "
                   f"samples rearranging (lowest: {frac[0]:.3g} at T={T[0]:g}); overlapping rearrangements bias s(r) "
@@ -176,38 +203,123 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
         C0=c_fit["C0"], C1=c_fit["C1"], xi=c_fit["xi"],
         e0=onset["e0"], e1=onset["e1"], e2=onset["e2"], Sigma0=onset["Sigma0"], T0=T0, d=d_mean,
         s0=s_fit["s0"], s1=max(s_fit["s1"], 0.0), xi_s=s_fit["xi_s"], p1=rho_fit["p1"], xi_rho=rho_fit["xi_rho"],
-        r_cut=options.kick_r_max,
+        r_cut=options.kick_r_max, frame_dt=float(dts[0]),
     )
-    _check_model(params, options, T, diag)
+    over = {k: v for k, v in fixed.items() if k not in ("T0",)}
+    if over:
+        params = params.evolve(**over)
+        diag.note("fixed", "set by the user: " + ", ".join(f"{k} = {v:g}" for k, v in sorted(fixed.items())))
+    params, failures, scale, bmax = _check_model(params, options, T, diag)
     return MeasureResult(options, T, float(a), dists, mu_fit, corrs, cp, c_fit, tables, per_t, arr, onset,
-                         geometry, bare, bare_onset, ks, kp, pool, s_fit, rho_fit, d_mean, d_err, params, diag)
+                         geometry, bare, bare_onset, ks, kp, pool, s_fit, rho_fit, d_mean, d_err, params, diag,
+                         tuple(failures), scale, tuple(bmax))
+
+
+def _chosen(T, wanted) -> np.ndarray:
+    if wanted is None:
+        return np.ones(len(T), bool)
+    return np.array([np.any(np.isclose(t, wanted, atol=1e-9)) for t in T])
+
+
+_REMEDY = {
+    "C(r)": "fit C(r) at other temperatures (--corr-temperatures, e.g. the highest, as the paper does), "
+            "shorten its fit range (--corr-r-max), or fix C1/xi (--fix C1=..., --fix xi=...)",
+    "rho(r)": "fix the kick correlation (--fix p1=..., --fix xi_rho=...) or pool the kicks over other "
+              "temperatures (--kick-temperatures)",
+    "kick": "pool the kicks over other temperatures (--kick-temperatures), fix s0/s1 (--fix s0=...), "
+            "or let measure shrink s(r) (--kick-feasibility shrink)",
+    "rates": "fix T0 (--fix T0=...) or use more temperatures; check the per-temperature fits in report.md",
+}
+
+
+def _classify(msg: str) -> str:
+    if "covariance C(r)" in msg:
+        return "C(r)"
+    if "kick correlation" in msg:
+        return "rho(r)"
+    if "kick" in msg or "K_Delta" in msg or "conditioned variance" in msg:
+        return "kick"
+    return "rates"
 
 
 def _check_model(params: DescriptorParams, options: MeasureOptions, T, diag: Diagnostics,
-                 sizes=(6, 8, 12, 20)) -> None:
+                 sizes=(6, 8, 12, 20)):
     """Compose the measured model at every T on lattices of several sizes.
 
-    C(r) and rho(r) must be positive definite on every lattice a user may
-    compose (a fit can be fine at L=8 and not at L=6), and the kick feasible.
-    Invalid sets are reported, not written silently.
+    C(r) and rho(r) must be positive definite on every lattice a user may compose
+    (a fit can be fine at L=8 and not at L=6), the bare law valid, and the kick
+    feasible (max eig(K_Delta K'^-1) < 1). An infeasible kick is constrained by
+    scaling s(r) when options.kick_feasibility == "shrink": K_Delta is proportional
+    to s(d(x)) s(d(y)) and K' does not depend on s, so b_max scales as the square of
+    the factor, and f = sqrt(kick_b_target / max_T b_max) makes every T feasible.
+
+    Returns (params, failures, kick scale, [(T, b_max)]): failures name the quantity,
+    the temperature and a remedy; an empty list means every T composes.
     """
     from trsp_core.model import Model
     from trsp_core.plugin.registry import default_registry
 
     reg = default_registry()
-    failed = set()
+
+    def build(p, t, size):
+        lat = reg.get("lattice", options.lattice)(size, p.a)
+        return Model(lat, p, reg.get("cluster", options.cluster), reg.get("rate", "arrhenius"), float(t))
+
+    failures, seen = [], set()
     for t in T:
         for size in sizes:
             try:
-                lat = reg.get("lattice", options.lattice)(size, params.a)
-                model = Model(lat, params, reg.get("cluster", options.cluster), reg.get("rate", "arrhenius"), float(t))
-                if size == 8:
-                    model.check_feasible()
+                # structure and rates: the kick is probed separately below
+                build(params.evolve(s0=0.0, s1=0.0), t, size)
             except ParameterError as exc:
-                key = (float(t), str(exc).split(":")[0])
-                if key not in failed:
-                    failed.add(key)
-                    diag.warn(f"model check T={t:g}",
-                              f"the measured parameters do not compose a valid model at L={size}: {exc}")
+                what = _classify(str(exc))
+                if (float(t), what) not in seen:
+                    seen.add((float(t), what))
+                    failures.append(f"{what} at T={t:g} (L={size}): {exc}; remedy: {_REMEDY[what]}")
+    if failures:
+        return params, failures, 1.0, []
+    def b_max(t):
+        # K_Delta scales as f^2 with s(r) -> f s(r) and K' does not depend on s, so an
+        # infeasible kick's b_max is read off a scaled-down copy (the kernel refuses b > 1)
+        for f in (1.0, 0.1, 0.01):
+            try:
+                return float(build(params.evolve(s0=params.s0 * f, s1=params.s1 * f), t, 8).check_feasible()) / f**2
+            except ParameterError as exc:
+                if "infeasible K_Delta" not in str(exc):
+                    raise
+        return math.inf
+
+    bmax = []
+    for t in T:
+        try:
+            bmax.append((float(t), b_max(t)))
+        except ParameterError as exc:
+            failures.append(f"kick at T={t:g}: {exc}; remedy: {_REMEDY['kick']}")
+    if failures:
+        return params, failures, 1.0, bmax
+    worst_t, worst = max(bmax, key=lambda x: x[1])
+    scale = 1.0
+    if worst >= 1.0:
+        if options.kick_feasibility == "error" or not math.isfinite(worst):
+            failures.append(f"kick at T={worst_t:g}: max eig(K_Delta K'^-1) = {worst:.3g} >= 1 (s0 = {params.s0:.3g}, "
+                            f"s1 = {params.s1:.3g}, xi_s = {params.xi_s:.3g}): the kick is larger than the "
+                            f"conditioned variance; remedy: {_REMEDY['kick']}")
+            return params, failures, 1.0, bmax
+        scale = math.sqrt(options.kick_b_target / worst)
+        params = params.evolve(s0=params.s0 * scale, s1=params.s1 * scale)
+        diag.warn("Delta S", f"the measured kick is infeasible (max eig(K_Delta K'^-1) = {worst:.3g} >= 1 at "
+                  f"T={worst_t:g}); s(r) scaled by {scale:.3f} so that it is {options.kick_b_target:g} "
+                  "(option kick_feasibility = 'shrink'; 'error' refuses instead)")
+    for t in T:
+        for size in (8, 12):
+            try:
+                m = build(params, t, size)
+                if scale != 1.0 and size == 8:
+                    b = m.check_feasible()
+                    if b >= 1.0:
+                        failures.append(f"kick at T={t:g}: still infeasible after scaling (b_max = {b:.3g})")
+            except ParameterError as exc:
+                failures.append(f"{_classify(str(exc))} at T={t:g} (L={size}): {exc}")
     if math.isfinite(params.T0) and params.T0 < float(np.max(T)):
         diag.note("onset", f"T0 = {params.T0:.3g} lies inside the measured range; above T0 the S dependence reverses")
+    return params, failures, scale, bmax

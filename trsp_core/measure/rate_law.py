@@ -171,8 +171,19 @@ def _onset_model(T_cells, S_cells):
     return model
 
 
-def fit_onset(tables: list[RateTable], per_t: list[FitResult], options: MeasureOptions, diag: Diagnostics) -> FitResult:
-    """Joint fit of (Sigma0, e0, e1, e2, 1/T0) to every (S bin, T) cell."""
+def _onset_model_fixed_u(T_cells, S_cells, u):
+    full = _onset_model(T_cells, S_cells)
+
+    def model(th):
+        f, J = full(np.append(th, u))
+        return f, J[:, :4]
+    return model
+
+
+def fit_onset(tables: list[RateTable], per_t: list[FitResult], options: MeasureOptions, diag: Diagnostics,
+              T0: float | None = None) -> FitResult:
+    """Joint fit of (Sigma0, e0, e1, e2, 1/T0) to every (S bin, T) cell; with ``T0``
+    given, 1/T0 is held at 1/T0 (zero variance) and the other four are fitted."""
     if len(tables) < 2:
         raise MeasureError(f"the onset fit (e0, e1, e2, Sigma0, T0) needs >= 2 temperatures, got {len(tables)}")
     if len(tables) < 3:
@@ -190,7 +201,16 @@ def fit_onset(tables: list[RateTable], per_t: list[FitResult], options: MeasureO
     start = onset_start(T, *[np.array([f[k] for f in per_t]) for k in ("lnA", "gamma", "delta")])
     # One dispersion for the joint fit: the count-weighted mean of the per-T ones.
     phi = float(np.sum(phis * n) / max(n.sum(), 1))
-    fit = quasi_poisson_fit(_onset_model(cells_T, cells_S), start, n, E, ONSET_NAMES, dispersion=phi)
+    if T0 is not None:
+        u = 1.0 / float(T0)
+        f4 = quasi_poisson_fit(_onset_model_fixed_u(cells_T, cells_S, u), start[:4], n, E, ONSET_NAMES[:4],
+                               dispersion=phi)
+        cov = np.zeros((5, 5))
+        cov[:4, :4] = f4.cov
+        fit = FitResult(ONSET_NAMES, np.append(f4.value, u), cov, f4.chi2, f4.dof)
+        diag.note("onset fit", f"T0 fixed at {T0:g} by the user")
+    else:
+        fit = quasi_poisson_fit(_onset_model(cells_T, cells_S), start, n, E, ONSET_NAMES, dispersion=phi)
     if fit.p_value < options.p_value_warn:
         diag.warn("onset fit", f"ln P = Sigma0 - e0/T + (e1 S + e2 S^2)(1/T0 - 1/T) fits poorly "
                   f"(chi2/dof = {fit.chi2:.1f}/{fit.dof}, p = {fit.p_value:.2g}): non-Arrhenius data or a non-quadratic S dependence")

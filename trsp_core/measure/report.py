@@ -59,7 +59,15 @@ def _figures(res, out: Path) -> dict[str, Path]:
     ax[0].set(xlabel="1/T (k_B/epsilon_AA)", ylabel="<S> (descriptor units)", title="(a) mean descriptor")
     ax[0].legend(fontsize=8)
     for c, col in zip(res.correlations, colors):
-        ax[1].errorbar(c.r, c.value, c.error, fmt="o", ms=3, color=col, label=f"T = {c.temperature:g}")
+        ax[1].plot(c.r, c.value, "-", lw=0.8, alpha=0.6, color=col, label=f"T = {c.temperature:g}")
+    # the pooled estimate, filled where it enters the fit and hollow where the fit drops it
+    cp = res.correlation_pooled
+    used = (cp.r <= res.options.corr_r_max) & np.isfinite(cp.value) & (cp.error > 0)
+    ax[1].errorbar(cp.r[used], cp.value[used], cp.error[used], fmt="o", ms=4, color="k", label="pooled, fitted")
+    drop = ~used & np.isfinite(cp.value)
+    if drop.any():
+        ax[1].errorbar(cp.r[drop], cp.value[drop], np.nan_to_num(cp.error[drop]), fmt="o", ms=4, mfc="white",
+                       color="0.5", label="pooled, not fitted")
     r = np.linspace(0.01, res.options.corr_r_max, 100)
     ax[1].plot(r, p.C1 * np.exp(-r / p.xi), "k--", label=f"C1 exp(-r/xi): C1={p.C1:.3g}, xi={p.xi:.3g}")
     ax[1].set(xlabel="r (sigma_AA)", ylabel="C_S(r) (descriptor units^2)", title="(b) correlation of S")
@@ -107,6 +115,15 @@ def report_text(res, figures: dict[str, Path] | None = None) -> str:
              f"Temperatures: {', '.join(f'{t:g}' for t in res.temperatures)}. Cluster rule for the renormalisation: "
              f"`{o.cluster}` on `{o.lattice}` (m = {res.geometry.m}, z = {res.geometry.z}, kappa = {res.geometry.kappa:.4g}, "
              f"v = {res.geometry.v:.4g}). Lattice spacing a = {res.spacing:.4g} sigma_AA.", ""]
+    lines += [f"Frame spacing dt = {res.params.frame_dt:g} (MD time units; written as frame_dt). "
+              f"The lattice spacing is {'fixed by the user' if (o.spacing or 'a' in o.fixed_dict) else 'the first peak of g(r) of the analysed species'}.", ""]
+    if res.failures:
+        lines += ["## The parameters do not compose a valid model (no params.toml written)", ""]
+        lines += [f"- {f}" for f in res.failures] + [""]
+    if res.b_max:
+        lines += ["Kick feasibility, max eigenvalue of K_Delta K'^-1 (must be < 1) before any constraint: "
+                  + ", ".join(f"T={t:g}: {b:.3g}" for t, b in res.b_max)
+                  + (f"; s(r) scaled by {res.kick_scale:.3f}." if res.kick_scale != 1.0 else "."), ""]
     w = res.diagnostics.warnings
     lines += ["## Warnings", ""] + ([f"- **{f.where}**: {f.message}" for f in w] or ["- none"]) + [""]
     notes = [f for f in res.diagnostics.findings if f.level == "note"]

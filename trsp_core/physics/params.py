@@ -9,7 +9,8 @@ units (lengths in sigma_AA, times in MD frames):
   P(R|S) = exp(Sigma(S) - DeltaE(S)/T) with quadratic DeltaE and Sigma that
   share e1, e2 and an onset temperature T0; a rearrangement lasts d frames;
 * kicks:    the softness change around a rearrangement, s(r) (std) and
-  rho(r) (correlation), both almost exponential, cut beyond r_cut.
+  rho(r) (correlation), both almost exponential, cut beyond r_cut;
+* time:     frame_dt, the MD time per model frame (to compare with the MD).
 """
 from __future__ import annotations
 
@@ -83,6 +84,11 @@ class DescriptorParams:
     # reset = True: the rearranging site is redrawn from its conditioned law
     # (s(0)^2 = K'_00, s(r > 0) = 0), i.e. the trap-model kick.
     reset: bool = attrs.field(default=False, converter=bool)
+    # MD time between two model frames, in the MD's own unit (tau for LJ): the
+    # model runs in frames (P(R|S) is a probability per frame, d is in frames);
+    # `trsp measure` stores its data's frame spacing here so that every model
+    # output can be put on the MD's time axis (t_MD = t_frames x frame_dt).
+    frame_dt: float = _float(default=1.0, validator=_positive)
 
     @property
     def correlation(self) -> AlmostExponential:
@@ -115,6 +121,7 @@ _SECTIONS = {
     "structure": ("a", "mu_a", "mu_b", "C0", "C1", "xi"),
     "rates": ("e0", "e1", "e2", "Sigma0", "T0", "d"),
     "kicks": ("s0", "s1", "xi_s", "p1", "xi_rho", "r_cut", "reset"),
+    "time": ("frame_dt",),
 }
 _FIELDS = {f.name for f in attrs.fields(DescriptorParams)}
 
