@@ -178,6 +178,7 @@ def test_cli_measure_then_compose(tmp_path):
     for name in ("params.toml", "measure.nc", "report.md", "fig1_rates.png", "fig2_statics.png", "fig3_kicks.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 500, name
     assert f"params: {out / 'params.toml'}" in p.stdout
+    assert "[time]\nframe_dt = 1.0" in (out / "params.toml").read_text()   # the files' dt
     with xr.open_dataset(out / "measure.nc") as ds:
         assert ds.sizes["temperature"] == 3
         for name, v in ds.data_vars.items():
