@@ -240,9 +240,10 @@ class MDDynamics:
         per = {}
         for ind in self.indicators:
             Q, meta = self._samples(ind, runs, lags)
-            q_mean, chi4 = chi4_from_samples(Q, n)
-            tau, chi_star = peak(lags.astype(float), chi4)
             G, unit = self._groups(Q)
+            # runs, or a single run's time blocks, are the units of the bias correction too
+            q_mean, chi4 = chi4_from_samples(G, n)
+            tau, chi_star = peak(lags.astype(float), chi4)
             picks = bootstrap_picks(G.shape[0], self.n_boot)
             boot = resampled_peaks(G, lags.astype(float), n, picks)
             chi_boot = np.array([chi4_from_samples(G[k], n)[1] for k in picks])

@@ -48,8 +48,17 @@ def fourier_moments(fields: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndar
 
 
 def s4_from_moments(q2: np.ndarray, q1: np.ndarray, n_sites: int) -> np.ndarray:
-    """S4 on the q grid from pooled moments of runs (equal origin counts per run)."""
-    return n_sites * (q2.mean(axis=0) - np.abs(q1.mean(axis=0)) ** 2)
+    """S4 on the q grid from pooled moments of runs (equal origin counts per run).
+
+    Bias-corrected as chi4 (:func:`trsp_core.observables.overlap.chi4_from_samples`):
+    the pooled |<Q(q)>|^2 exceeds |E Q(q)|^2 by Var(<Q(q)>) = Var(run mean)/R, added
+    back from the spread of the runs' means (R > 1). At q = 0 this equals the corrected chi4.
+    """
+    s4 = q2.mean(axis=0) - np.abs(q1.mean(axis=0)) ** 2
+    R = q1.shape[0]
+    if R > 1:
+        s4 = s4 + (np.abs(q1 - q1.mean(axis=0)) ** 2).sum(axis=0) / (R - 1) / R
+    return n_sites * s4
 
 
 class ShellAverage:
@@ -176,8 +185,13 @@ def block_chi4(fields: np.ndarray, shape: tuple[int, ...], sides) -> np.ndarray:
 
 
 def chi4_from_block_moments(moments: np.ndarray, sides, dim: int) -> np.ndarray:
+    """N_B Var Q_B from per-run moments, bias-corrected like chi4 (R > 1 runs)."""
     m = moments.mean(axis=0)
-    return np.asarray(sides, float) ** dim * (m[:, 1] - m[:, 0] ** 2)
+    var = m[:, 1] - m[:, 0] ** 2
+    R = moments.shape[0]
+    if R > 1:
+        var = var + moments[:, :, 0].var(axis=0, ddof=1) / R
+    return np.asarray(sides, float) ** dim * var
 
 
 def block_scaling_model(lattice, sides):
