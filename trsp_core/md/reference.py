@@ -123,15 +123,35 @@ def generate_point(point: ReferencePoint, out_dir: Path, progress: bool = False)
     from trsp_core.io.provenance import provenance
 
     traj, log = simulate_logged(point.ka_params(), progress=progress)
+    # NVE keeps the energy, not T: the state point is the run's mean kinetic temperature
+    # (within ~1 % of the target after the rescale), so that is the file's temperature.
+    traj = attrs.evolve(traj, temperature=float(np.mean(log["temp"])))
     summary = {"temperature": point.temperature, "file": point.filename, "n_frames": traj.n_frames,
                "n_particles": traj.n_particles, "dt_tau": traj.dt, "box": float(traj.box[0]),
                "reference_key": point.key(), **thermo_summary(log, point.frame_tau)}
     extra = provenance(extra={"title": "Kob-Andersen 80:20 inherent-structure trajectory (trsp reference set)",
                               "source": "LAMMPS via trsp_core.md.ka", "ensemble": "NVE production",
-                              "reference_key": point.key(),
+                              "reference_key": point.key(), "temperature_target": point.temperature,
                               "thermo_json": json.dumps(summary)})
     write_netcdf(traj, out_dir / point.filename, extra_attrs=extra)
     return summary
+
+
+def stamp_measured_temperature(path: Path) -> float:
+    """Set a reference file's ``temperature`` to its NVE mean kinetic temperature (files
+    written before the generator did so); returns it."""
+    import xarray as xr
+
+    from trsp_core.io import write_dataset
+
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        ds = ds.load()
+    summary = json.loads(ds.attrs["thermo_json"])
+    if "temperature_target" not in ds.attrs:
+        ds.attrs["temperature_target"] = float(ds.attrs["temperature"])
+        ds.attrs["temperature"] = float(summary["T_mean"])
+        write_dataset(ds, path)
+    return float(ds.attrs["temperature"])
 
 
 def existing_summary(point: ReferencePoint, out_dir: Path) -> dict | None:
