@@ -259,7 +259,7 @@ class MDDynamics:
 
     def _no_s4(self):
         nan = np.full(1, np.nan)
-        return dict(q=np.zeros(1), S4=nan, S4_err=nan, S4_zero=np.nan, xi4=np.nan, xi4_err_fit=np.nan,
+        return dict(q=np.zeros(1), S4=nan, S4_err=nan, S4_zero=np.nan, xi4=np.nan, xi4_err_fit=np.nan, xi4_fit=np.nan,
                     xi4_err=np.nan, s4_lag=np.nan)
 
     def _s4(self, ind, runs, meta, lag, unit):
@@ -290,13 +290,18 @@ class MDDynamics:
             xi_err = float(np.sqrt(cov[1, 1]))
         except (RuntimeError, ValueError):
             s0, xi, xi_err = np.nan, np.nan, np.nan
+        # a correlation length beyond half the box is not measured by the box's q shells:
+        # reported as NaN (xi4_fit keeps the raw fit for inspection)
+        xi_raw, half = xi, 0.5 * float(np.min(box))
+        if not (xi <= half):
+            s0 = xi = xi_err = np.nan
         xb = []
-        for b in boot:
+        for b in boot if np.isfinite(xi) else ():
             try:
-                xb.append(fit_oz_shells(shells[nz][fit], b[nz][fit], counts[nz][fit])[0][1])
+                xb.append(min(fit_oz_shells(shells[nz][fit], b[nz][fit], counts[nz][fit])[0][1], half))
             except (RuntimeError, ValueError):
                 pass
-        return dict(q=shells, S4=s4, S4_err=boot.std(axis=0, ddof=1), S4_zero=s0, xi4=xi, xi4_err_fit=xi_err,
+        return dict(q=shells, S4=s4, S4_err=boot.std(axis=0, ddof=1), S4_zero=s0, xi4=xi, xi4_err_fit=xi_err, xi4_fit=xi_raw,
                     xi4_err=np.std(xb, ddof=1) if len(xb) > 1 else np.nan, s4_lag=lag)
 
     def _dataset(self, per, lags, dt, n, n_runs, temperature):
@@ -323,7 +328,8 @@ class MDDynamics:
                 "S4_err": (("indicator", "q_shell"), st("S4_err"), {"units": "1", "long_name": "bootstrap std error of S4"}),
                 "S4_time": ("indicator", st("s4_lag") * dt, {"units": "tau", "long_name": "time at which S4 is evaluated (nearest frame to tau_alpha)"}),
                 "xi4": ("indicator", st("xi4"), {"units": "sigma_AA", "long_name": "xi4 from the Ornstein-Zernike fit of S4 (q > 0)"}),
-                "xi4_err": ("indicator", st("xi4_err"), {"units": "sigma_AA", "long_name": "bootstrap std error of xi4"}),
+                "xi4_err": ("indicator", st("xi4_err"), {"units": "sigma_AA", "long_name": "bootstrap std error of xi4 (resampled fits capped at half the box)"}),
+                "xi4_fit": ("indicator", st("xi4_fit"), {"units": "sigma_AA", "long_name": "raw OZ fit of xi4 (xi4 is NaN where this exceeds half the box)"}),
                 "S4_zero": ("indicator", st("S4_zero"), {"units": "1", "long_name": "Ornstein-Zernike S4(q -> 0)"}),
                 "block_length_over_tau": ("indicator", st("block_over_tau"), {"units": "1", "long_name": "resampled time block / tau_alpha (nan: runs resampled)"}),
             },
