@@ -13,7 +13,8 @@ ROOT = Path(trsp_core.__file__).parent
 
 #: rooms from the bottom up; a room may import only rooms listed before it
 LAYERS = ["_version", "errors", "validators", "io", "physics", "plugin", "run", "backends", "observables",
-          "model", "spec", "md", "plotting", "measure", "validation", "campaigns", "bench", "cli"]
+          "model", "spec", "md", "plotting", "measure", "validation", "campaigns",
+          "compare", "bench", "cli"]
 PLUGIN_PACKAGES = {"plugins", "descriptors", "lattices"}
 
 
