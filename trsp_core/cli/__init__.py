@@ -148,6 +148,7 @@ _EXTERNAL = {
     "plot": ("trsp_core.cli.campaigns:plot", "The paper's figure set from a sweep."),
     "age": ("trsp_core.cli.campaigns:age", "Aging after a quench, TRSP vs trap model."),
     "md": ("trsp_core.cli.md:app", "MD-side tools: the KA reference set."),
+    "compare": ("trsp_core.cli.compare:app", "Model against MD: tau_alpha, chi4*, xi4, Q(t), chi4(t) in MD time units."),
     "softness": ("descriptors.softness_ml.cli:app", "Train and apply the softness descriptor on MD trajectories."),
 }
 

@@ -1,5 +1,5 @@
 """``trsp md``: MD-side tools -- the KA reference set (and, with it, the data the
-model is compared against)."""
+model is compared against), and the trajectories' own dynamics (``trsp md dynamics``)."""
 from __future__ import annotations
 
 import sys
@@ -9,12 +9,13 @@ from typing import Annotated, Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="MD-side tools: the KA reference set.")
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="MD-side tools: the KA reference set; Q(t), chi4(t), tau_alpha, xi4 of trajectories.")
 
 
 @app.callback()
 def _group():
-    """MD-side tools: the KA reference set."""
+    """MD-side tools: the KA reference set; Q(t), chi4(t), tau_alpha, xi4 of trajectories."""
 
 
 def _temps(text: Optional[str]):
@@ -79,3 +80,50 @@ def reference(
             sys.stderr.flush()
     path = ref.write_summary(summaries, out)
     typer.echo(f"summary: {path}")
+
+
+@app.command("dynamics")
+def dynamics(
+    trajectories: Annotated[list[Path], typer.Argument(help="trajectory files (trsp netCDF, GSD, LAMMPS dump, .npz); "
+                                                            "files at one temperature are independent runs")],
+    out: Annotated[Path, typer.Option(help="netCDF output file (one file, temperature dimension)")] = Path("md_dynamics.nc"),
+    species: Annotated[int, typer.Option(help="particle type analysed (0 = A, large)")] = 0,
+    phop_threshold: Annotated[float, typer.Option(help="rearranging: p_hop > threshold (sigma_AA^2)")] = 0.2,
+    phop_window: Annotated[int, typer.Option(help="p_hop window W in frames (even), used when a file has no phop")] = 10,
+    overlap_a: Annotated[float, typer.Option(help="overlap indicator: |r(t0 + t) - r(t0)| < a (sigma_AA)")] = 0.3,
+    temperature: Annotated[Optional[list[float]], typer.Option(help="temperature of each file (repeat, in file order; "
+                                                                    "default: the file's attribute)")] = None,
+    dt: Annotated[Optional[float], typer.Option(help="time between frames (GSD / dump only)")] = None,
+):
+    """Q(t), chi4(t), tau_alpha, chi4*, S4(q) and xi4 of MD trajectories, per temperature, into one netCDF file."""
+    import numpy as np
+
+    from trsp_core.compare import group_by_temperature, md_dynamics
+    from trsp_core.errors import TRSPError
+    from trsp_core.io import write_dataset
+
+    def progress(T, files):
+        typer.echo(f"T={T:g}: {len(files)} file(s)", err=True)
+
+    try:
+        groups = group_by_temperature(trajectories, temperature)
+        ds = md_dynamics(groups, dt=dt, progress=progress, species=species, phop_threshold=phop_threshold,
+                         phop_window=phop_window, overlap_a=overlap_a)
+        write_dataset(ds, out)
+    except TRSPError as exc:
+        typer.echo(f"trsp: error: {exc}", err=True)
+        raise typer.Exit(2)
+    except OSError as exc:
+        typer.echo(f"trsp: error: --out '{out}' cannot be written: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2)
+    unit = ds["lag"].attrs.get("units", "tau")
+    for T in ds.temperature.values:
+        d = ds.sel(temperature=T)
+        parts = [f"{ind}: tau_alpha = {float(d.tau_alpha.sel(indicator=ind)):.4g} {unit}, "
+                 f"chi4* = {float(d.chi4_star.sel(indicator=ind)):.3g}" for ind in ds.indicator.values]
+        typer.echo(f"T={float(T):g}: " + "; ".join(parts))
+        edge = [str(i) for i in ds.indicator.values if not np.isfinite(float(d.tau_alpha.sel(indicator=i)))]
+        if edge:
+            typer.echo(f"trsp: warning: T={float(T):g}: chi4 peaks at the first or last lag for {', '.join(edge)} "
+                       "(tau_alpha not measurable: is the trajectory long enough?)", err=True)
+    typer.echo(f"wrote {out}")
