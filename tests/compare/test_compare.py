@@ -210,3 +210,21 @@ def test_write_outputs_files_exist_and_are_labelled(tmp_path):
         assert ds.attrs["Conventions"].startswith("CF") and ds.attrs["history"] and ds.attrs["references"]
         assert float(ds.xi4_err.sel(source="md:overlap", temperature=0.7)) == pytest.approx(0.2)
     assert re.search(r"## T = 0.7\n", paths["report"].read_text())
+
+
+def test_sweep_frame_dt_from_its_per_run_files_else_assumed(tmp_path):
+    v = {"descriptor": "softness-kalj", "lattice": "cubic", "size": 6, "cluster": "plaquette", "delta_rule": "nearest",
+         "rate": "arrhenius", "facilitation": 1.0, "params": str(tmp_path / "gone.toml")}
+    sw = sweep([0.6], 20.0, 2.0, 3.0, 0.3, 1.2, 0.1, variants=[v])
+    (tmp_path / "s" / "runs").mkdir(parents=True)
+    sw.to_netcdf(tmp_path / "s" / "sweep.nc")
+    # the parameter file is gone and no run file records frame_dt: 1.0, with a warning
+    with pytest.warns(UserWarning, match="variant 0: no frame_dt found.*assuming frame_dt = 1"):
+        ds = compare(md_stacked([0.6]), tmp_path / "s")
+    assert float(ds.frame_dt.sel(source="model", temperature=0.6)) == 1.0
+    # a per-run file of the variant says 3.0
+    xr.Dataset(attrs={"param_frame_dt": 3.0, "variant_json": json.dumps(v)}).to_netcdf(tmp_path / "s" / "runs" / "a.nc")
+    ds = compare(md_stacked([0.6]), tmp_path / "s")
+    m = ds.sel(source="model", temperature=0.6)
+    assert float(m.frame_dt) == 3.0 and float(m.tau_alpha) == 60.0 and float(m.tau_alpha_err) == 6.0
+    assert float(m.lag[0]) == pytest.approx(1.5) and str(m.file.values).endswith("sweep.nc")
