@@ -1,9 +1,16 @@
-"""Structure functions against a plain O(N^2) minimum-image evaluation."""
+"""Structure functions against a plain O(N^2) minimum-image evaluation, and the
+fast path (cell list, recurrences, vectorised Gaussians) against the original
+implementation kept as ``structure_functions_reference``."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from descriptors.softness_ml.structure import StructureParams, structure_functions
+from descriptors.softness_ml.structure import (NEIGHBOUR_BACKENDS, StructureParams, structure_functions,
+                                               structure_functions_reference)
 from trsp_core.errors import ParameterError
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "ka" / "ka_T055.npz"
 
 
 def brute_force(pos, types, box, p: StructureParams):
@@ -33,7 +40,7 @@ def brute_force(pos, types, box, p: StructureParams):
     return out
 
 
-@pytest.mark.parametrize("backend", ["freud", "scipy"])
+@pytest.mark.parametrize("backend", NEIGHBOUR_BACKENDS)
 @pytest.mark.parametrize("dim,n", [(2, 70), (3, 90)])
 def test_matches_brute_force(dim, n, backend):
     rng = np.random.default_rng(100 + dim)
@@ -48,7 +55,7 @@ def test_matches_brute_force(dim, n, backend):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("backend", ["freud", "scipy"])
+@pytest.mark.parametrize("backend", NEIGHBOUR_BACKENDS)
 def test_query_subset_and_custom_grid(backend):
     rng = np.random.default_rng(5)
     box = np.array([10.2, 10.4, 10.6])
@@ -82,13 +89,62 @@ def test_type_out_of_range_rejected():
 def test_unknown_backend_and_repeated_query_rejected():
     pos = np.random.default_rng(0).uniform(0, 11, size=(5, 3))
     with pytest.raises(ParameterError, match="backend"):
-        structure_functions(pos, np.zeros(5, int), np.ones(3) * 11.0, backend="cells")
+        structure_functions(pos, np.zeros(5, int), np.ones(3) * 11.0, backend="octree")
     with pytest.raises(ParameterError, match="query"):
         structure_functions(pos, np.zeros(5, int), np.ones(3) * 11.0, query=[1, 1])
+
+
+# The fast path takes different routes by grid: the default (integer zetas <= 4,
+# Gaussian argument <= 44.8) expands (1 + lambda cos)^zeta in moments of cos;
+# other zetas or narrow xi take the general route; mu_step / L > 4 skips the
+# shell recurrence. Each must equal the plain loop.
+@pytest.mark.parametrize("params", [
+    StructureParams(n_species=2, lambdas=(-0.5, 1.0), zetas=(0, 3), xis=(1.3, 2.2)),       # moments, odd zeta
+    StructureParams(xis=(0.5, 1.0), zetas=(1, 2)),                                         # narrow xi: general
+    StructureParams(n_mu=12, mu_step=0.4, width=0.08),                                     # direct shells
+], ids=["moments", "general-gauss", "direct-shells"])
+def test_fast_routes_match_brute_force(params):
+    rng = np.random.default_rng(11)
+    box = np.array([11.0, 11.5, 10.5])
+    pos = rng.uniform(0, 11, size=(80, 3))
+    types = (rng.random(80) < 0.3).astype(int)
+    got = structure_functions(pos, types, box, params)
+    np.testing.assert_allclose(got, brute_force(pos, types, box, params), rtol=1e-10, atol=1e-10)
+
+
+def _assert_same(got, want):
+    """Equal to 1e-10: relative for the large features, absolute (1e-10) for the tiny ones."""
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_fast_equals_reference_random(dim):
+    """A configuration big enough that the cell list skips cells (box > 5 cells wide)."""
+    rng = np.random.default_rng(21 + dim)
+    box = np.array([27.0, 13.0, 11.0][:dim])
+    n = int(1.2 * np.prod(box)) if dim == 3 else int(1.0 * np.prod(box))
+    pos = rng.uniform(-5, 30, size=(n, dim))
+    types = (rng.random(n) < 0.2).astype(int)
+    query = rng.choice(n, size=min(n, 400), replace=False)
+    want = structure_functions_reference(pos, types, box, query=query, backend="scipy")
+    for backend in NEIGHBOUR_BACKENDS:
+        _assert_same(structure_functions(pos, types, box, query=query, backend=backend), want)
+
+
+def test_fast_equals_reference_on_fixture_frames():
+    from trsp_core.md.mdio import read_trajectory
+
+    traj = read_trajectory(FIXTURE)
+    for f in (0, 124, 249):
+        want = structure_functions_reference(traj.positions[f], traj.types, traj.box, backend="scipy")
+        got = structure_functions(traj.positions[f], traj.types, traj.box)
+        assert np.abs(want).max() > 10                  # real liquid: large angular sums
+        _assert_same(got, want)
 
 
 def test_bench_returns_a_rate():
     from descriptors.softness_ml.bench import bench_structure_functions
 
-    rate = bench_structure_functions(n=2000, repeats=1, backend="scipy")
-    assert np.isfinite(rate) and rate > 0
+    for backend in ("scipy", "cells"):
+        rate = bench_structure_functions(n=2000, repeats=1, backend=backend)
+        assert np.isfinite(rate) and rate > 0
