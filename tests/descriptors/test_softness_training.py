@@ -107,3 +107,95 @@ def test_rearrangement_probability_binomial():
     expected = np.array([true_p[(s >= a) & (s < b)].mean() for a, b in zip(np.linspace(-2, 2, 9)[:-1], np.linspace(-2, 2, 9)[1:])])
     assert np.all(np.abs(p - expected) < 4 * err)
     assert counts.sum() == np.sum((s >= -2) & (s < 2))
+
+
+# ---------------------------------------------------------------- scores
+def _tiny_training_set(seed=3):
+    """Class-pure groups of unequal size, so grouped folds are unbalanced and
+    balanced accuracy differs from accuracy; a weak planted signal."""
+    from descriptors.softness_ml.training import TrainingSet
+
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 6, size=60)
+    labels = np.repeat(np.arange(60) % 2, sizes).astype(np.int8)
+    groups = np.repeat(np.arange(60), sizes)
+    x = rng.normal(size=(labels.size, 4))
+    x[:, 0] += 0.8 * labels
+    x[:, 2] *= 3.0
+    return TrainingSet(features=x, labels=labels, groups=groups, frames=np.zeros(labels.size, int),
+                       n_available=(int((labels == 0).sum()), int((labels == 1).sum())))
+
+
+def _auc_by_ranks(d, y):
+    """Mann-Whitney: P(d_rearranging > d_quiet) + P(tie) / 2, over all pairs."""
+    pos, neg = d[y == 1], d[y == 0]
+    return float(np.mean((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])))
+
+
+def test_cv_scores_match_an_independent_computation():
+    from sklearn.model_selection import GroupKFold
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    ts = _tiny_training_set()
+    st = StructureParams(n_species=1, n_mu=3, xis=(1.0,), lambdas=(1.0,), zetas=(1.0,))   # 4 features
+    sp = SVMParams(C=0.5, folds=4, max_per_class=10, seed=0)
+    model = fit_softness(ts, st, LabelParams(), sp)
+    acc, bal, auc = [], [], []
+    for train, test in GroupKFold(n_splits=4).split(ts.features, ts.labels, ts.groups):
+        scaler = StandardScaler().fit(ts.features[train])
+        svc = LinearSVC(C=0.5, dual="auto", max_iter=20_000, random_state=0)
+        svc.fit(scaler.transform(ts.features[train]), ts.labels[train])
+        d = svc.decision_function(scaler.transform(ts.features[test]))
+        y = ts.labels[test]
+        pred = (d > 0).astype(int)
+        acc.append(np.mean(pred == y))
+        bal.append(0.5 * (np.mean(pred[y == 1] == 1) + np.mean(pred[y == 0] == 0)))
+        auc.append(_auc_by_ranks(d, y))
+    assert max(abs(a - b) for a, b in zip(acc, bal)) > 0.01        # the two scores really differ here
+    for got, want in ((model.cv_accuracy, np.mean(acc)), (model.cv_accuracy_std, np.std(acc)),
+                      (model.cv_balanced_accuracy, np.mean(bal)), (model.cv_balanced_accuracy_std, np.std(bal)),
+                      (model.cv_roc_auc, np.mean(auc)), (model.cv_roc_auc_std, np.std(auc))):
+        assert got == pytest.approx(want, abs=1e-12)
+    assert 0.5 < model.cv_roc_auc < 1
+
+
+def test_split_frames_keeps_phop_windows_apart():
+    from descriptors.softness_ml.training import HoldoutParams, split_frames
+
+    lp = LabelParams(window=10)
+    end, held = split_frames(100, lp, HoldoutParams(fraction=0.2))
+    assert end == 75 and list(held) == [85]          # cut 80: labels t < 75, held-out t >= 85, t <= 94
+    end, held = split_frames(200, lp, HoldoutParams(fraction=0.5, stride=20))
+    assert end == 95 and list(held) == [105, 125, 145, 165, 185]
+    assert split_frames(50, lp, HoldoutParams(fraction=0.0)) == (50, range(0))
+    with pytest.raises(ParameterError, match="fraction"):
+        HoldoutParams(fraction=1.0)
+
+
+def test_heldout_rearrangement_probability_matches_a_direct_count(tmp_path):
+    from descriptors.softness_ml.training import HoldoutParams, train_softness
+
+    traj = _toy_trajectory(seed=1, f=40, n=300)
+    lp = LabelParams(window=2, quiet_window=0)
+    holdout = HoldoutParams(fraction=0.5, bins=4, threshold=0.2)
+    model, ts = train_softness([traj], lp, SVMParams(max_per_class=150, folds=4), StructureParams(), holdout)
+    h = model.holdout
+    # training labels only before the split (cut 20, W/2 = 1), held-out frames after it
+    assert ts.frames.max() < 19 and h["frames"] == [list(range(21, 39, 2))]
+    frames = h["frames"][0]
+    a = traj.types == 0
+    s = apply_softness(model, traj, frames=frames)[frames][:, a].ravel()
+    r = (traj.columns["phop"][frames][:, a] > 0.2).ravel()
+    edges = np.quantile(s, np.linspace(0, 1, 5))
+    assert np.allclose(h["edges"], edges, rtol=0, atol=1e-12)
+    for k in range(4):
+        inside = (s >= edges[k]) & ((s < edges[k + 1]) if k < 3 else (s <= edges[k + 1]))
+        assert h["counts"][k] == inside.sum()
+        assert h["p"][k] == pytest.approx(r[inside].mean(), abs=1e-12)
+        if 0 < h["p"][k] < 1:
+            assert h["err"][k] == pytest.approx(np.sqrt(r[inside].mean() * (1 - r[inside].mean()) / inside.sum()))
+    assert h["n_samples"] == s.size and h["n_rearranging"] == r.sum() and sum(h["counts"]) == s.size
+    assert h["p"][-1] > h["p"][0]                     # the planted signal: softest bin rearranges most
+    back = SoftnessModel.load(model.save(tmp_path / "m.json"))
+    assert back.holdout == json.loads(json.dumps(h)) and back.cv_roc_auc == model.cv_roc_auc
