@@ -1,7 +1,8 @@
 """`trsp softness train|apply`: the softness pipeline from the command line.
 
-Trajectories: .gsd, LAMMPS dump, or the trsp netCDF layout (a `phop`
-variable there is used as is; otherwise p_hop is computed with --window).
+Trajectories: .gsd, LAMMPS dump, the trsp netCDF layout (a `phop` variable
+there is used as is; otherwise p_hop is computed with --window), or trsp's
+compact .npz (e.g. the committed fixture tests/fixtures/ka/ka_T055.npz).
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import typer
 from trsp_core.md.mdio import read_trajectory, write_netcdf
 from trsp_core.md.phop import phop as compute_phop
 from descriptors.softness_ml.structure import NEIGHBOUR_BACKENDS, StructureParams
-from descriptors.softness_ml.training import (LabelParams, SoftnessModel, SVMParams, apply_softness,
-                                              build_training_set, fit_softness)
+from descriptors.softness_ml.training import (HoldoutParams, LabelParams, SoftnessModel, SVMParams,
+                                              apply_softness, train_softness)
 from trsp_core.errors import ParameterError, TRSPError
 
 app = typer.Typer(help="Softness from particle trajectories: structure functions, p_hop, linear SVM.",
@@ -35,7 +36,7 @@ def _check_backend(backend: str) -> str:
 
 @app.command()
 def train(
-    traj: List[Path] = typer.Argument(..., help="trajectory files (.gsd, LAMMPS dump, .nc)"),
+    traj: List[Path] = typer.Argument(..., help="trajectory files (.gsd, LAMMPS dump, .nc, .npz)"),
     out: Path = typer.Option(..., "--out", help="model file to write (JSON; .json added if no suffix)"),
     window: int = typer.Option(10, help="p_hop window W in frames (even)"),
     quiet_window: int = typer.Option(40, help="frames a non-rearranging particle must stay quiet before t"),
@@ -47,31 +48,55 @@ def train(
     c: float = typer.Option(0.1, "--C", help="LinearSVC regularisation C"),
     folds: int = typer.Option(5, help="cross-validation folds (grouped by particle)"),
     seed: int = typer.Option(0, help="seed for class balancing"),
+    holdout: float = typer.Option(0.2, help="last fraction of each trajectory's frames held out for P(R|S) "
+                                  "(labels come from the frames before it; 0: none)"),
+    pr_bins: int = typer.Option(5, help="softness bins (quantiles) of the held-out P(R|S)"),
+    pr_threshold: float = typer.Option(0.2, help="p_hop above which a held-out particle rearranges "
+                                       "(the paper's analysis threshold; training labels use --rearranging)"),
     dt: Optional[float] = typer.Option(None, help="time between frames (GSD/dump; default: step difference)"),
-    neighbours: str = typer.Option("freud", help=f"neighbour search: {', '.join(NEIGHBOUR_BACKENDS)}"),
+    neighbours: str = typer.Option("cells", help=f"neighbour search: {', '.join(NEIGHBOUR_BACKENDS)}"),
     progress: bool = typer.Option(True, help="rich progress bars"),
 ):
-    """Train a linear-SVM softness on p_hop-labelled particles; report CV accuracy."""
+    """Train a linear-SVM softness on p_hop-labelled particles; report CV scores and held-out P(R|S)."""
     try:
         label = LabelParams(window=window, rearranging_min=rearranging, quiet_max=quiet,
                             quiet_window=quiet_window, species=species)
         svm = SVMParams(C=c, max_per_class=max_per_class, folds=folds, seed=seed)
         structure = StructureParams(n_species=n_species)
+        held = HoldoutParams(fraction=holdout, bins=pr_bins, threshold=pr_threshold)
         backend = _check_backend(neighbours)
         trajs = [read_trajectory(p, dt=dt) for p in traj]
-        ts = build_training_set(trajs, label, svm, structure, backend=backend, progress=progress)
-        temps = {t.temperature for t in trajs if np.isfinite(t.temperature)}
-        model = fit_softness(ts, structure, label, svm, temperature=temps.pop() if len(temps) == 1 else np.nan)
+        model, ts = train_softness(trajs, label, svm, structure, held, backend=backend, progress=progress)
     except TRSPError as exc:
         _fail(exc)
     if out.suffix == "":
         out = out.with_suffix(".json")
     model.save(out)
-    n_quiet, n_rear = ts.n_available
-    typer.echo(f"training set: {n_rear} rearranging, {n_quiet} quiet available; {model.n_per_class} per class used")
-    typer.echo(f"cross-validated accuracy ({folds}-fold, grouped by particle): "
-               f"{model.cv_accuracy:.3f} +- {model.cv_accuracy_std:.3f}")
+    for line in report_lines(model, ts, folds):
+        typer.echo(line)
     typer.echo(f"model written to {out}")
+
+
+def report_lines(model: SoftnessModel, ts, folds: int) -> list[str]:
+    """The printed training report: training set, CV scores, held-out P(R|S) table."""
+    n_quiet, n_rear = ts.n_available
+    lines = [f"training set: {n_rear} rearranging, {n_quiet} quiet available; {model.n_per_class} per class used",
+             f"cross-validated ({folds}-fold, grouped by particle), mean +- std over folds:",
+             f"  accuracy           {model.cv_accuracy:.3f} +- {model.cv_accuracy_std:.3f}",
+             f"  balanced accuracy  {model.cv_balanced_accuracy:.3f} +- {model.cv_balanced_accuracy_std:.3f}",
+             f"  ROC AUC            {model.cv_roc_auc:.3f} +- {model.cv_roc_auc_std:.3f}"]
+    h = model.holdout
+    if not h:
+        lines.append("held-out P(R|S): none (--holdout 0)")
+    elif not h["n_samples"]:
+        lines.append("held-out P(R|S): no held-out frames (trajectory too short for --holdout and --window)")
+    else:
+        n_frames = sum(len(f) for f in h["frames"])
+        lines.append(f"held-out P(R|S) (last {h['fraction']:.0%} of frames, {n_frames} frames, "
+                     f"{h['n_samples']} samples, R: p_hop > {h['threshold']:g}, {h['n_rearranging']} rearranging):")
+        for a, b, p, e, n in zip(h["edges"][:-1], h["edges"][1:], h["p"], h["err"], h["counts"]):
+            lines.append(f"  S in [{a:+.2f}, {b:+.2f})  P(R|S) = {p:.4f} +- {e:.4f}  (n = {n})")
+    return lines
 
 
 @app.command()
@@ -82,7 +107,7 @@ def apply(
     window: Optional[int] = typer.Option(None, help="p_hop window (default: the model's)"),
     dt: Optional[float] = typer.Option(None, help="time between frames (GSD/dump)"),
     stride: int = typer.Option(1, help="compute softness every STRIDE-th frame (others NaN)"),
-    neighbours: str = typer.Option("freud", help=f"neighbour search: {', '.join(NEIGHBOUR_BACKENDS)}"),
+    neighbours: str = typer.Option("cells", help=f"neighbour search: {', '.join(NEIGHBOUR_BACKENDS)}"),
     progress: bool = typer.Option(True, help="rich progress bars"),
 ):
     """Write per-particle softness (`descriptor`) and `phop` in the trsp netCDF layout."""

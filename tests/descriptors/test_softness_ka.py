@@ -114,7 +114,7 @@ def test_cli_train_and_apply(tmp_path, ka):
                               "--window", "10", "--quiet-window", "10", "--max-per-class", "200",
                               "--no-progress", "--neighbours", "scipy"])
     assert res.exit_code == 0, res.output
-    assert "cross-validated accuracy" in res.output and (tmp_path / "model.json").is_file()
+    assert "accuracy" in res.output and "ROC AUC" in res.output and (tmp_path / "model.json").is_file()
     apply_nc = write_netcdf(_part(ka, slice(cut, cut + 30)), tmp_path / "apply.nc")
     out = tmp_path / "res" / "soft.nc"
     res = runner.invoke(app, ["apply", str(tmp_path / "model.json"), str(apply_nc), "--out", str(out),
@@ -128,6 +128,35 @@ def test_cli_train_and_apply(tmp_path, ka):
     # A bad input file fails with its name and exit code 2, not a traceback.
     res = runner.invoke(app, ["apply", str(tmp_path / "model.json"), str(tmp_path / "nope.nc"), "--out", str(out)])
     assert res.exit_code == 2 and "nope.nc" in res.output
+
+
+def test_cli_reads_the_committed_fixture_directly(tmp_path):
+    """`trsp softness train|apply tests/fixtures/ka/ka_T055.npz`: the .npz as is, report and model scores."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from descriptors.softness_ml.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["train", str(FIXTURE), "--out", str(tmp_path / "m.json"), "--window", "10",
+                              "--quiet-window", "10", "--max-per-class", "150", "--holdout", "0.3",
+                              "--no-progress"])
+    assert res.exit_code == 0, res.output
+    for text in ("balanced accuracy", "ROC AUC", "held-out P(R|S)", "model written"):
+        assert text in res.output, res.output
+    meta = json.loads((tmp_path / "m.json").read_text())
+    assert meta["format_version"] == 2 and 0.5 < meta["cv_roc_auc"] <= 1
+    h = meta["holdout"]
+    assert h["n_samples"] > 0 and sum(h["counts"]) == h["n_samples"] and len(h["p"]) == 5
+    # held-out frames start after the last frame a training label could see
+    assert min(min(f) for f in h["frames"] if f) >= int(round(0.7 * 250)) + 5
+    res = runner.invoke(app, ["apply", str(tmp_path / "m.json"), str(FIXTURE), "--out", str(tmp_path / "s.nc"),
+                              "--stride", "100", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    back = read_netcdf(tmp_path / "s.nc")
+    a = back.types == 0
+    assert back.n_frames == 250 and np.all(np.isfinite(back.columns["descriptor"][[0, 100, 200]][:, a]))
 
 
 @pytest.mark.slow
