@@ -22,6 +22,8 @@ def shell_mean(values: np.ndarray, inverse: np.ndarray, n_shells: int) -> np.nda
 
 def wavevectors(lattice) -> np.ndarray:
     """|q| of every reciprocal vector of the periodic lattice, shaped like the lattice (1/sigma)."""
+    if hasattr(lattice, "wavevectors"):  # skewed Bravais lattices know their reciprocal basis
+        return lattice.wavevectors()
     axes = [2 * np.pi * np.fft.fftfreq(n, d=lattice.spacing) for n in lattice.shape]
     grids = np.meshgrid(*axes, indexing="ij")
     return np.sqrt(sum(g**2 for g in grids))
