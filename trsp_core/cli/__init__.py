@@ -150,6 +150,8 @@ _EXTERNAL = {
     "md": ("trsp_core.cli.md:app", "MD-side tools: the KA reference set."),
     "compare": ("trsp_core.cli.compare:app", "Model against MD: tau_alpha, chi4*, xi4, Q(t), chi4(t) in MD time units."),
     "softness": ("descriptors.softness_ml.cli:app", "Train and apply the softness descriptor on MD trajectories."),
+    "descriptors": ("trsp_core.cli.descriptors:app",
+                    "Structural descriptors (q6, w6, Voronoi volume, s2, five-fold, softness, plugins) from MD."),
 }
 
 
