@@ -25,6 +25,19 @@ def trsp_descriptors():
 
 
 @hookspec
+def trsp_structural_descriptors():
+    """Return {name: factory(params) -> ComputedDescriptor}: descriptors computed from MD frames.
+
+    Called once by the registry when the first structural descriptor is looked
+    up (``trsp descriptors ...``, ``Registry.get("structural", name)``). A
+    factory is usually the :class:`~trsp_core.plugin.interfaces.ComputedDescriptor`
+    subclass itself; ``params`` is None (defaults), an instance of its ``Params``
+    class or a mapping of field values (strings from the command line are
+    converted). See docs/descriptors.md.
+    """
+
+
+@hookspec
 def trsp_cluster_rules():
     """Return {name: ClusterRule instance}."""
 

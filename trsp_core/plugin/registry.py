@@ -20,6 +20,7 @@ from trsp_core.plugin import hookspecs
 
 KINDS = {
     "descriptor": "trsp_descriptors",
+    "structural": "trsp_structural_descriptors",
     "lattice": "trsp_lattices",
     "cluster": "trsp_cluster_rules",
     "rate": "trsp_rate_laws",
@@ -34,6 +35,8 @@ OWN_DISTRIBUTION = "trsp"
 #: the interface is recommended, not required)
 _CONTRACT = {
     "descriptor": ("an object with a parameters(params_file) method", lambda o: callable(getattr(o, "parameters", None))),
+    "structural": ("a factory(params) -> ComputedDescriptor (e.g. the class)",
+                   lambda o: callable(o) and callable(getattr(o, "raw", None))),
     "lattice": ("a factory(size, spacing) -> Lattice", callable),
     "cluster": ("an object with orientations(lattice) and m",
                 lambda o: callable(getattr(o, "orientations", None)) and hasattr(o, "m")),
