@@ -8,6 +8,11 @@
   route to a new descriptor without writing code.
 * ``trap``: the trap model as a composition: independent sites (C1 = 0) and a
   full reset of the rearranging site (H = 1). Use it with ``--cluster single``.
+
+Structural descriptors computed from MD frames (``trsp_structural_descriptors``;
+docs/descriptors.md): ``q6``, ``w6``, ``voronoi-volume``, ``s2``, ``fivefold``
+(:mod:`descriptors.structural`) and ``softness`` (a trained model,
+:mod:`descriptors.softness_ml.descriptor`).
 """
 from importlib import resources
 from pathlib import Path
@@ -55,3 +60,11 @@ def trsp_descriptors():
         "gaussian": TomlDescriptor("gaussian", "All parameters from a TOML file", None),
         "trap": TomlDescriptor("trap", "Trap model: independent sites, full reset", None, "trap.toml"),
     }
+
+
+@hookimpl
+def trsp_structural_descriptors():
+    from descriptors.softness_ml.descriptor import Softness
+    from descriptors.structural import BUILTIN
+
+    return {**BUILTIN, Softness.name: Softness}
