@@ -123,7 +123,7 @@ def test_register_from_python_is_idempotent():
     reg = trsp.Registry(load_entrypoints=False)
     reg.register(builtin_clusters, name="clusters")
     reg.register(builtin_clusters, name="clusters")        # same object again: no-op
-    assert reg.names("cluster") == ["bond", "plaquette", "single"]
+    assert reg.names("cluster") == ["bond", "plaquette", "single", "tetrahedron", "triangle"]
     with pytest.raises(trsp.PluginError, match="already registered"):
         reg.register(object(), name="clusters")
     assert reg.info("cluster", "single").description.startswith("one site")

@@ -34,8 +34,8 @@ CONFIGS = [
 ]
 
 
-def _model(cluster, rule, T, f, size=6):
-    return compose(descriptor="softness-kalj", lattice="cubic", size=size, cluster=cluster,
+def _model(cluster, rule, T, f, size=6, lattice="cubic"):
+    return compose(descriptor="softness-kalj", lattice=lattice, size=size, cluster=cluster,
                        delta_rule=rule, temperature=T, facilitation=f)
 
 
@@ -49,7 +49,7 @@ def observables(model, runs, lags, edges):
     N = model.n_sites
     out = {}
     out["mean_S"] = np.array([[r.s_time_integral.sum() / (N * r.t_end)] for r in runs])
-    perms = [lat.translation(np.array(s)) for s in SHIFTS]
+    perms = [lat.translation(np.array(s[:lat.dim])) for s in SHIFTS]
     out["C(r)"] = np.array([[np.mean((r.snapshots - model.mu) * (r.snapshots[:, p] - model.mu)) for p in perms]
                             for r in runs])
     out["rate"] = np.array([[r.n_events / r.t_end] for r in runs])
@@ -84,8 +84,8 @@ def compare(obs_a, obs_b, min_mean=None, paired=True):
     return tests[0][0], len(tests), tests[0][1]
 
 
-def _setup(cluster, rule, T, f, n_mean_times):
-    model = _model(cluster, rule, T, f)
+def _setup(cluster, rule, T, f, n_mean_times, lattice="cubic", size=6):
+    model = _model(cluster, rule, T, f, size=size, lattice=lattice)
     duration = n_mean_times * mean_rate_time(model)
     lags = np.array([0.05, 0.15, 0.3]) * duration
     sd = np.sqrt(model.params.C0)
@@ -101,6 +101,26 @@ def test_fast_matches_reference(cfg):
     assert all(r.backend == "fast" for r in fast_runs)
     fast = observables(model, fast_runs, lags, edges)
     # Transition bins need ~ 5 counts per seed: rate * duration >= 5.
+    p, n, worst = compare(fast, ref, min_mean=5.0 / duration)
+    assert n >= 10, n
+    assert p > ALPHA / n, f"worst of {n} tests p={p:.2e}: {worst}"
+
+
+# The skewed lattices with their own rules (6^3 = 216 sites; triangular 12^2 = 144).
+BRAVAIS = [
+    ("tetrahedron", "nearest", 0.55, 1.0, 6.4, "fcc", 6),
+    ("bond", "center-of-mass", 0.6, 0.6, 6.4, "bcc", 6),
+    ("triangle", "nearest", 0.55, 1.0, 6.4, "triangular", 12),
+]
+
+
+@pytest.mark.parametrize("cfg", BRAVAIS, ids=lambda c: f"{c[5]}-{c[0]}-{c[1]}-T{c[2]}-c{c[3]}")
+def test_fast_matches_reference_on_bravais_lattices(cfg):
+    model, duration, lags, edges = _setup(*cfg)
+    ref = observables(model, _runs(model, duration, "reference", range(N_SEEDS)), lags, edges)
+    fast_runs = _runs(model, duration, "fast", range(N_SEEDS))
+    assert all(r.backend == "fast" for r in fast_runs)
+    fast = observables(model, fast_runs, lags, edges)
     p, n, worst = compare(fast, ref, min_mean=5.0 / duration)
     assert n >= 10, n
     assert p > ALPHA / n, f"worst of {n} tests p={p:.2e}: {worst}"

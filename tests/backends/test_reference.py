@@ -10,9 +10,14 @@ N_SEEDS = 10
 DURATION = 22.0  # mean per-site rearrangement times d/<P(R|S)> per seed
 
 
-@pytest.fixture(scope="module")
-def runs():
-    m = compose(size=5, temperature=0.6)
+# cubic + plaquette (the default), and the skewed lattices with their own rules
+COMPOSITIONS = {"cubic": dict(size=5), "fcc": dict(size=5, lattice="fcc", cluster="tetrahedron"),
+                "triangular": dict(size=10, lattice="triangular", cluster="triangle")}
+
+
+@pytest.fixture(scope="module", params=list(COMPOSITIONS))
+def runs(request):
+    m = compose(temperature=0.6, **COMPOSITIONS[request.param])
     out = [simulate(m, DURATION * mean_rate_time(m), s, backend="reference", n_snapshots=24) for s in range(N_SEEDS)]
     return m, out
 
@@ -33,6 +38,7 @@ def test_correlation_is_stationary(runs):
     m, rs = runs
     lat = m.lattice
     for shift in ([0, 0, 0], [1, 0, 0], [1, 1, 0], [2, 0, 0]):
+        shift = shift[:lat.dim]
         perm = lat.translation(np.array(shift))
         target = float(m.params.correlation(lat.offset_distance(np.array(shift))))
         per_seed = []

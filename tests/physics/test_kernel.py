@@ -15,6 +15,15 @@ COMPOSITIONS = [
     dict(cluster="bond", delta_rule="center-of-mass"),
     dict(cluster="plaquette", delta_rule="nearest", lattice="square", size=8),
     dict(cluster="plaquette", delta_rule="nearest", facilitation=0.2, temperature=0.45),
+    # Bravais lattices beyond hypercubic, with the rules defined on them
+    dict(cluster="tetrahedron", delta_rule="nearest", lattice="fcc"),
+    dict(cluster="tetrahedron", delta_rule="center-of-mass", lattice="fcc", size=4),
+    dict(cluster="bond", delta_rule="center-of-mass", lattice="fcc", size=4),
+    dict(cluster="single", delta_rule="nearest", lattice="bcc"),
+    dict(cluster="bond", delta_rule="nearest", lattice="bcc"),
+    dict(cluster="triangle", delta_rule="nearest", lattice="triangular", size=8),
+    dict(cluster="triangle", delta_rule="center-of-mass", lattice="triangular", size=8),
+    dict(cluster="bond", delta_rule="nearest", lattice="triangular", size=8),
 ]
 
 

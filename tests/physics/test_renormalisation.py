@@ -6,10 +6,14 @@ from trsp_core.spec import compose
 from trsp_core.physics.rates import BareRate, ObservedRate, bare_from_observed, observed_from_bare
 
 
-@pytest.mark.parametrize("cluster", ["single", "bond", "plaquette"])
+LATTICE_RULES = [("cubic", "single"), ("cubic", "bond"), ("cubic", "plaquette"), ("fcc", "tetrahedron"),
+                 ("fcc", "bond"), ("bcc", "bond"), ("triangular", "triangle"), ("triangular", "bond")]
+
+
+@pytest.mark.parametrize("lattice,cluster", LATTICE_RULES)
 @pytest.mark.parametrize("T", [0.42, 0.55, 0.7])
-def test_round_trip(cluster, T):
-    m = compose(size=6, cluster=cluster, temperature=T)
+def test_round_trip(lattice, cluster, T):
+    m = compose(size=6, lattice=lattice, cluster=cluster, temperature=T)
     back = observed_from_bare(m.bare, m.mu, m.geometry)
     for name in ("A", "gamma", "delta", "d"):
         assert getattr(back, name) == pytest.approx(getattr(m.observed, name), rel=1e-12, abs=1e-14)
@@ -25,11 +29,13 @@ def test_single_site_bare_equals_observed():
     assert m.bare.delta0 == pytest.approx(m.observed.delta)
 
 
-@pytest.mark.parametrize("cluster,T", [("plaquette", 0.5), ("bond", 0.45)])
-def test_monte_carlo_observed_rate(cluster, T):
+@pytest.mark.parametrize("lattice,cluster,T,size", [("cubic", "plaquette", 0.5, 8), ("cubic", "bond", 0.45, 8),
+                                                    ("fcc", "tetrahedron", 0.5, 7), ("triangular", "triangle", 0.5, 20),
+                                                    ("bcc", "bond", 0.5, 7)])
+def test_monte_carlo_observed_rate(lattice, cluster, T, size):
     """Sum of the bare rates of the z clusters holding site i, averaged given S_i,
     equals the observed law. Tested bin by bin with errors from independent fields."""
-    m = compose(size=8, cluster=cluster, temperature=T)
+    m = compose(size=size, lattice=lattice, cluster=cluster, temperature=T)
     rng = np.random.default_rng(12345)
     n_fields = 300
     edges = np.linspace(m.mu - 2.0, m.mu + 2.0, 9)

@@ -19,9 +19,10 @@ def _module(name, **hooks):
 def test_names_get_and_unknown():
     reg = Registry(load_entrypoints=False)
     reg.register(plugins.clusters, name="clusters")
-    assert reg.listing()["cluster"] == ["bond", "plaquette", "single"] and reg.listing()["lattice"] == []
+    assert reg.listing()["cluster"] == ["bond", "plaquette", "single", "tetrahedron", "triangle"]
+    assert reg.listing()["lattice"] == []
     assert reg.get("cluster", "bond") is plugins.clusters.BOND
-    with pytest.raises(PluginError, match="unknown cluster plugin 'x'; known cluster plugins: bond, plaquette, single"):
+    with pytest.raises(PluginError, match="unknown cluster plugin 'x'; known cluster plugins: bond, plaquette, single, tetrahedron, triangle"):
         reg.get("cluster", "x")
     with pytest.raises(PluginError, match="known lattice plugins: \\(none\\)"):
         reg.get("lattice", "cubic")
@@ -45,7 +46,7 @@ def test_a_raising_hook_is_skipped_alone():
     reg.register(plugins.clusters, name="clusters")
     reg.register(_module("bad", trsp_cluster_rules=boom), name="bad", distribution="bad-dist")
     with pytest.warns(PluginWarning, match=r"'bad' \(distribution bad-dist\) skipped: hook trsp_cluster_rules raised"):
-        assert reg.names("cluster") == ["bond", "plaquette", "single"]
+        assert reg.names("cluster") == ["bond", "plaquette", "single", "tetrahedron", "triangle"]
 
 
 def test_describe_gives_description_and_distribution():

@@ -57,9 +57,12 @@ class ClusterRule(abc.ABC):
 class OffsetClusterRule(ClusterRule):
     """A cluster rule given by explicit offset lists (one per orientation)."""
 
-    def __init__(self, name: str, offsets_by_dim: dict[int, list[list[list[int]]]], description: str = ""):
+    def __init__(self, name: str, offsets_by_dim: dict[int, list[list[list[int]]]], description: str = "",
+                 kinds: tuple[str, ...] | None = None):
         self.name = name
         self.description = description
+        #: lattice kinds the offsets are meant for (None: any lattice of a listed dimension)
+        self.kinds = None if kinds is None else tuple(kinds)
         self._by_dim = {d: [np.asarray(o, dtype=np.int64) for o in offs] for d, offs in offsets_by_dim.items()}
         ms = {o.shape[0] for offs in self._by_dim.values() for o in offs}
         if len(ms) != 1:
@@ -71,12 +74,39 @@ class OffsetClusterRule(ClusterRule):
         return self._m
 
     def orientations(self, lattice):
+        _check_kind(self, lattice)
         if lattice.dim not in self._by_dim:
             raise ParameterError(
                 f"cluster rule '{self.name}' is not defined in {lattice.dim} dimensions "
                 f"(defined for {sorted(self._by_dim)})"
             )
         return self._by_dim[lattice.dim]
+
+
+def _check_kind(rule, lattice) -> None:
+    kinds = getattr(rule, "kinds", None)
+    if kinds is not None and getattr(lattice, "kind", "hypercubic") not in kinds:
+        raise ParameterError(
+            f"cluster rule '{rule.name}' is defined on {', '.join(kinds)} lattices, not on "
+            f"'{getattr(lattice, 'name', lattice.kind)}' ({lattice.kind})"
+        )
+
+
+class BondClusterRule(ClusterRule):
+    """Nearest-neighbour pairs on any lattice: one orientation per +-pair of bond vectors
+    (d on hypercubic lattices, 3 on triangular, 6 on fcc, 4 on bcc; z = 2 x that)."""
+
+    name = "bond"
+    description = "nearest-neighbour pair (m = 2, z = number of nearest neighbours)"
+    kinds = None
+
+    @property
+    def m(self):
+        return 2
+
+    def orientations(self, lattice):
+        zero = np.zeros(lattice.dim, dtype=np.int64)
+        return [np.stack([zero, v]) for v in lattice.bond_vectors()]
 
 
 def kick_distances(lattice: Lattice, offsets: np.ndarray, rule: str) -> np.ndarray:
@@ -87,9 +117,6 @@ def kick_distances(lattice: Lattice, offsets: np.ndarray, rule: str) -> np.ndarr
     if rule == "nearest":
         d = lattice.offset_distance(coords[:, None, :] - offsets[None, :, :])
         return d.min(axis=1)
-    # Centre of mass of the (unwrapped) offsets, then minimum image per axis.
+    # Centre of mass of the (unwrapped) offsets, then the nearest periodic image.
     com = offsets.mean(axis=0)
-    L = np.asarray(lattice.shape)
-    diff = coords - com
-    diff = (diff + L / 2) % L - L / 2
-    return np.sqrt((diff**2).sum(-1)) * lattice.spacing
+    return np.sqrt((lattice.displacement(coords - com) ** 2).sum(-1))
