@@ -1,0 +1,93 @@
+"""A third-party computed descriptor needs only its plugin: a throw-away distribution
+(package + .dist-info with a ``trsp`` entry point, what pip would install) adds one,
+and `trsp descriptors list|compute` run it like a built-in, in a subprocess."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+PLUGIN = '''
+"""A toy third-party structural descriptor: neighbours within r_max (brute force)."""
+import attrs
+import numpy as np
+from trsp_core import hookimpl
+from trsp_core.plugin.interfaces import ComputedDescriptor
+
+
+@attrs.frozen
+class CountParams:
+    r_max: float = attrs.field(default=1.4, converter=float)
+
+
+class NeighbourCount(ComputedDescriptor):
+    name = "neighbour-count"
+    description = "number of neighbours within r_max (toy); S = -count standardised"
+    Params = CountParams
+    sign = -1
+    libraries = ()
+
+    def compute_frame(self, box, positions, types):
+        d = positions[None] - positions[:, None]
+        d -= box * np.round(d / box)
+        r = np.sqrt((d ** 2).sum(-1))
+        return ((r < self.params.r_max).sum(1) - 1).astype(float)
+
+
+@hookimpl
+def trsp_structural_descriptors():
+    return {"neighbour-count": NeighbourCount}
+'''
+
+
+def _install(root):
+    pkg = root / "toy_structural"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(PLUGIN)
+    dist = root / "toy_structural-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-structural\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[trsp]\ntoy_structural = toy_structural\n")
+    (dist / "RECORD").write_text("")
+
+
+def _run(args, root):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-c", "from trsp_core.cli import main; main()", *args],
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_third_party_descriptor_runs_through_compute(tmp_path):
+    from trsp_core.md.mdio import Trajectory, read_netcdf, read_trajectory, write_netcdf
+
+    _install(tmp_path)
+    p = _run(["descriptors", "list", "--json"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    rows = {r["name"]: r for r in json.loads(p.stdout)}
+    assert rows["neighbour-count"]["distribution"] == "toy-structural" and rows["neighbour-count"]["sign"] == -1
+    assert {"q6", "w6", "voronoi-volume", "s2", "fivefold", "softness"} <= set(rows)
+
+    ka = read_trajectory("tests/fixtures/ka/ka_T055.npz")
+    src = write_netcdf(Trajectory(positions=ka.positions[:20], types=ka.types, box=ka.box, dt=ka.dt,
+                                  temperature=ka.temperature), tmp_path / "t.nc")
+    out = tmp_path / "nc.nc"
+    p = _run(["descriptors", "compute", "neighbour-count", str(src), "--param", "r_max=1.3", "--out", str(out)],
+             tmp_path)
+    assert p.returncode == 0, p.stderr
+    back = read_netcdf(out)
+    s = back.columns["descriptor"]
+    d = ka.positions[0][None] - ka.positions[0][:, None]
+    d -= ka.box * np.round(d / ka.box)
+    count = (np.sqrt((d ** 2).sum(-1)) < 1.3).sum(1) - 1
+    a = ka.types == 0
+    # S = -(count - mean_A) / std_A on species A: ordering reversed, exactly linear in the count
+    slope, icpt = np.polyfit(count[a], s[0, a], 1)
+    assert slope < 0 and np.allclose(s[0, a], slope * count[a] + icpt)
+    assert abs(s[:, a].mean()) < 1e-9 and np.isfinite(back.columns["phop"][5:15]).all()
+
+
+def test_without_the_distribution_it_is_unknown(tmp_path):
+    p = _run(["descriptors", "compute", "neighbour-count", "x.nc", "--out", str(tmp_path / "o.nc")], tmp_path)
+    assert p.returncode == 2 and "unknown structural plugin 'neighbour-count'" in p.stderr
