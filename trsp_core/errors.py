@@ -15,3 +15,7 @@ class PluginError(TRSPError, LookupError):
 
 class InputFileError(TRSPError, OSError):
     """A file that cannot be read or lacks a required field."""
+
+
+class OutputPathError(TRSPError, OSError):
+    """An output path that cannot be written (checked before any work starts)."""
