@@ -8,6 +8,8 @@ the number of events between them (no re-scanning of the event log).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
@@ -75,8 +77,26 @@ def chi4_from_samples(Q: np.ndarray, n_sites: int) -> tuple[np.ndarray, np.ndarr
     return flat.mean(axis=0), n_sites * chi
 
 
-def peak(lags: np.ndarray, chi4: np.ndarray) -> tuple[float, float]:
-    """tau_alpha = argmax chi4 refined by a parabola in log t; chi4* = its maximum."""
+def peak_at_edge(chi4: np.ndarray) -> bool:
+    """True if chi4 has no interior maximum: argmax at the first or last lag, or no
+    finite value. tau_alpha is then a property of the lag window, not of the runs."""
+    chi4 = np.asarray(chi4, float)
+    if chi4.size < 3 or not np.isfinite(chi4).any() or np.nanmax(chi4) <= 0:
+        return True
+    return int(np.nanargmax(chi4)) in (0, chi4.size - 1)
+
+
+def peak(lags: np.ndarray, chi4: np.ndarray, edge: str = "lag") -> tuple[float, float]:
+    """tau_alpha = argmax chi4 refined by a parabola in log t; chi4* = its maximum.
+
+    ``edge``: what a peak at the first or last lag gives (see :func:`peak_at_edge`):
+    ``"nan"`` (NaN, NaN) for a reported value, ``"lag"`` the edge lag and chi4 there
+    (bootstrap resamples, whose spread is wanted around a measured peak).
+    """
+    if edge not in ("nan", "lag"):
+        raise ValueError(f"edge must be 'nan' or 'lag', got {edge!r}")
+    if edge == "nan" and peak_at_edge(chi4):
+        return np.nan, np.nan
     k = int(np.argmax(chi4))
     if 0 < k < len(lags) - 1:
         x = np.log(lags[k - 1: k + 2])
@@ -87,6 +107,20 @@ def peak(lags: np.ndarray, chi4: np.ndarray) -> tuple[float, float]:
             if x[0] <= xm <= x[2]:
                 return float(np.exp(xm)), float(c - b * b / (4 * a))
     return float(lags[k]), float(chi4[k])
+
+
+def edge_warning(lags: np.ndarray, chi4: np.ndarray, duration: float | None = None) -> str:
+    """Why tau_alpha is not reported, and the fix (for a peak_at_edge chi4)."""
+    chi4 = np.asarray(chi4, float)
+    run = f" ({duration:.4g} frames)" if duration else ""
+    if not np.isfinite(chi4).any() or np.nanmax(chi4) <= 0:
+        why = "chi4 is zero at every lag (no rearrangement in the runs)"
+    elif int(np.nanargmax(chi4)) == 0:
+        why = f"chi4 peaks at the first lag (t = {lags[0]:.3g} frames)"
+    else:
+        why = f"chi4 is still rising at the last lag (t = {lags[-1]:.3g} frames)"
+    return (f"{why}: tau_alpha and chi4* are not measured (NaN); the run{run} is too short for its observables, "
+            f"use a longer --duration (lags reach half the run; tau_alpha must lie well inside)")
 
 
 def resampled_peaks(Q: np.ndarray, lags, n_sites, picks) -> np.ndarray:
@@ -121,8 +155,13 @@ class Overlap(Observable):
         N = model.n_sites
         Q = overlap_samples(runs, model.cluster_sites, N, lags, self.n_origins)
         q_mean, chi4 = chi4_from_samples(Q, N)
-        tau, chi_star = peak(lags, chi4)
-        tau_err, chi_err = bootstrap_peak(Q, lags, N)
+        tau, chi_star = peak(lags, chi4, edge="nan")
+        note = edge_warning(lags, chi4, t_end) if not np.isfinite(tau) else None
+        if note:
+            warnings.warn(note, stacklevel=2)
+            tau_err = chi_err = np.nan
+        else:
+            tau_err, chi_err = bootstrap_peak(Q, lags, N)
         lag = xr.Variable("lag", lags, {"units": "frames", "long_name": "lag time t"})
         ds = xr.Dataset(
             {
@@ -137,4 +176,7 @@ class Overlap(Observable):
             coords={"lag": lag, "run": seed_coord(runs)},
         )
         ds.attrs["overlap_n_origins"] = self.n_origins
+        if note:
+            for name in ("tau_alpha", "chi4_star"):
+                ds[name].attrs["comment"] = note
         return ds
