@@ -160,9 +160,11 @@ class Model:
         from trsp_core.physics.timescales import auto_duration
         from trsp_core.run import run_file
 
+        from trsp_core.validators import check_duration, check_seeds
+
         t0 = time.perf_counter()
-        if int(seeds) < 1:
-            raise ParameterError(f"seeds must be >= 1, got {seeds}")
+        check_seeds(seed, seeds)
+        check_duration(duration)
         b_max = self.check_feasible()
         obs = resolve(observables, registry)
         if duration is None:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 from trsp_core.errors import ParameterError
 
@@ -54,3 +55,43 @@ class Checks:
 
 
 parameter = Checks("parameter")
+
+
+# ---- run and campaign options: checked before any simulation starts ------------------
+#: seeds are 64-bit signed integers in the kernels (numba int64)
+SEED_MAX = 2**63 - 1
+#: a run shorter than a frame has no lag window (the shortest lag is 1e-3 frames)
+MIN_DURATION = 1.0
+
+
+def _is_int(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
+
+
+def check_seeds(seed, seeds, prefix: str = "") -> None:
+    """``seeds`` runs with seeds ``seed .. seed + seeds - 1``, all in [0, 2^63 - 1]."""
+    if not (_is_int(seeds) and seeds >= 1):
+        raise ParameterError(f"{prefix}seeds must be an integer >= 1, got {seeds!r}")
+    if not (_is_int(seed) and 0 <= seed and seed + seeds - 1 <= SEED_MAX):
+        raise ParameterError(f"{prefix}seed must be an integer in [0, {SEED_MAX - int(seeds) + 1}] "
+                             f"(seed + seeds - 1 <= 2^63 - 1), got {seed!r}")
+
+
+def check_duration(duration, name: str = "duration") -> None:
+    """None (automatic) or a finite run length of at least MIN_DURATION frames."""
+    if duration is None:
+        return
+    if not (Checks._finite(duration) and duration >= MIN_DURATION):
+        raise ParameterError(f"{name} must be a finite number of frames >= {MIN_DURATION:g}, got {duration!r}")
+
+
+def check_positive(value, name: str) -> None:
+    if not (Checks._finite(value) and value > 0):
+        raise ParameterError(f"{name} must be finite and > 0, got {value!r}")
+
+
+def check_int_at_least(value, name: str, lo: int) -> None:
+    if not (_is_int(value) and value >= lo):
+        raise ParameterError(f"{name} must be an integer >= {lo}, got {value!r}")

@@ -95,9 +95,18 @@ def compose(
     from trsp_core.io import write_dataset
     from trsp_core.model import summary as run_summary
 
-    if seeds < 1:
-        _fail(f"--seeds must be >= 1, got {seeds}")
+    from trsp_core.backends.simulate import resolve_backend
+    from trsp_core.io import check_output_file
+    from trsp_core.observables import resolve
+    from trsp_core.validators import check_duration, check_seeds
+
+    # every option is checked, and the output path tried, before the model is built
+    check_seeds(seed, seeds, prefix="--")
+    check_duration(duration, "--duration")
+    resolve_backend(backend)
     obs = [o.strip() for o in observables.split(",") if o.strip()]
+    resolve(obs or ["overlap"])
+    check_output_file(out, "--out")
     spec = _spec(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params)
     model = spec.build()
     with Progress(TextColumn("[bold]trsp compose"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
@@ -112,7 +121,12 @@ def compose(
         typer.echo(json.dumps(summary))
     else:
         for k, v in summary.items():
-            typer.echo(f"{k:>14}: {v}")
+            # a peak not measured is None in the summary (null in JSON): say so, never a number
+            shown = "nan (not measured, see the warning)" if v is None and k in _PEAK_KEYS else v
+            typer.echo(f"{k:>14}: {shown}")
+
+
+_PEAK_KEYS = ("tau_alpha", "tau_alpha_err", "chi4_star", "chi4_star_err")
 
 
 @app.command()
@@ -130,8 +144,9 @@ def inspect(
     out: Annotated[Path, typer.Option(help="netCDF output file")] = Path("trsp_out/kernel.nc"),
 ):
     """Write the rearrangement kernel (H, mu', K_Delta, K') of one cluster for inspection."""
-    from trsp_core.io import write_dataset
+    from trsp_core.io import check_output_file, write_dataset
 
+    check_output_file(out, "--out")
     spec = _spec(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params)
     ds = spec.build().kernel_dataset(orientation)
     write_dataset(ds, out)
