@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import attrs
 
 from trsp_core.errors import InputFileError, ParameterError
-from trsp_core.physics.params import DescriptorParams
+from trsp_core.physics.params import DescriptorParams, missing_params
 from trsp_core.validators import parameter
 
 #: descriptor-parameter names an override may set
@@ -96,7 +97,13 @@ class ModelSpec:
         from trsp_core.plugin.registry import default_registry
 
         reg = registry or default_registry()
-        p = reg.get("descriptor", self.descriptor).parameters(Path(self.params) if self.params else None)
+        desc = reg.get("descriptor", self.descriptor)
+        if self.params and _takes_every_parameter(desc):
+            missing = missing_params(self.params)
+            if missing:
+                raise InputFileError(f"{self.params}: descriptor '{self.descriptor}' takes every parameter from "
+                                     f"the file, and it does not set {', '.join(missing)}")
+        p = desc.parameters(Path(self.params) if self.params else None)
         if self.overrides:
             try:
                 p = p.evolve(**dict(self.overrides))
@@ -114,12 +121,27 @@ class ModelSpec:
         reg = registry or default_registry()
         p = resolved_params if resolved_params is not None else self.resolved_params(reg)
         lat = reg.get("lattice", self.lattice)(int(self.size), p.a)
-        return Model(
-            lat, p, reg.get("cluster", self.cluster), reg.get("rate", self.rate), self.temperature,
-            delta_rule=self.delta_rule, facilitation=self.facilitation,
-            names=dict(descriptor=self.descriptor, lattice=self.lattice, cluster=self.cluster, rate=self.rate),
-            spec=self,
-        )
+        rate = reg.get("rate", self.rate)
+        try:
+            model = Model(
+                lat, p, reg.get("cluster", self.cluster), rate, self.temperature,
+                delta_rule=self.delta_rule, facilitation=self.facilitation,
+                names=dict(descriptor=self.descriptor, lattice=self.lattice, cluster=self.cluster, rate=self.rate),
+                spec=self,
+            )
+            wait = model.mean_rate_time()
+        except (ArithmeticError, ValueError) as exc:
+            if isinstance(exc, ParameterError):
+                raise
+            # exp() of e0/T, Sigma0, e1 ... beyond a double: name the numbers, not math.exp
+            raise ParameterError(f"rate law '{self.rate}' at T={self.temperature:g} is not representable for "
+                                 f"{_rate_params(p)}: {exc} (the rates overflow or underflow a double)") from None
+        if not (math.isfinite(wait) and wait >= MIN_REARRANGEMENT_TIME):
+            # d -> 0 makes every frame hold ~1/d rearrangements per site: a run would never end
+            raise ParameterError(f"mean time between a site's rearrangements d/<P(R|S)> = {wait:.3g} frames at "
+                                 f"T={self.temperature:g} is below {MIN_REARRANGEMENT_TIME:g} frames "
+                                 f"({_rate_params(p)}): increase d or lower the rates")
+        return model
 
     def key(self, registry=None) -> str:
         """Content hash of the model: the choices and the *resolved* parameters.
@@ -147,6 +169,22 @@ class ModelSpec:
 
     def __repr__(self) -> str:
         return f"ModelSpec({self.label(temperature=True)}, descriptor={self.descriptor!r})"
+
+
+#: a model whose sites rearrange more than 1000 times per frame cannot be run to any useful length
+MIN_REARRANGEMENT_TIME = 1e-3
+
+
+def _rate_params(p: DescriptorParams) -> str:
+    return ", ".join(f"{k}={getattr(p, k):g}" for k in ("e0", "e1", "e2", "Sigma0", "T0", "d"))
+
+
+def _takes_every_parameter(desc) -> bool:
+    """A descriptor without built-in numbers (``gaussian``, computed descriptors): its file must set them all."""
+    from trsp_core.plugin.interfaces import ComputedDescriptor
+
+    defaults = getattr(desc, "defaults", None)
+    return isinstance(desc, ComputedDescriptor) or (callable(defaults) and defaults() is None)
 
 
 def params_digest(params: DescriptorParams) -> str:

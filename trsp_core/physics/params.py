@@ -35,6 +35,13 @@ def _float(**kw):
     return attrs.field(converter=float, **kw)
 
 
+def _strict_bool(value) -> bool:
+    # bool("false") is True: only a real boolean says what it means
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ParameterError(f"parameter 'reset' must be true or false, got {value!r}")
+
+
 @attrs.frozen
 class AlmostExponential:
     """f(0) = at_zero, f(r > 0) = amplitude * exp(-r / length)."""
@@ -83,7 +90,7 @@ class DescriptorParams:
     r_cut: float = _float(default=3.3, validator=_positive)
     # reset = True: the rearranging site is redrawn from its conditioned law
     # (s(0)^2 = K'_00, s(r > 0) = 0), i.e. the trap-model kick.
-    reset: bool = attrs.field(default=False, converter=bool)
+    reset: bool = attrs.field(default=False, converter=_strict_bool)
     # MD time between two model frames, in the MD's own unit (tau for LJ): the
     # model runs in frames (P(R|S) is a probability per frame, d is in frames);
     # `trsp measure` stores its data's frame spacing here so that every model
@@ -126,8 +133,28 @@ _SECTIONS = {
 _FIELDS = {f.name for f in attrs.fields(DescriptorParams)}
 
 
+_SECTION_OF = {k: sec for sec, keys in _SECTIONS.items() for k in keys}
+#: [descriptor] holds the labels; every other key is a number except the bool reset
+_LABELS = ("name", "description")
+
+
+def _check_type(key: str, value, source: str) -> None:
+    # tomllib already typed every value: refuse the ones attrs' converters would
+    # silently coerce (bool("false") is True, float(True) is 1.0)
+    if key in _LABELS:
+        ok, want = isinstance(value, str), "a string"
+    elif key == "reset":
+        ok, want = isinstance(value, bool), "a boolean (true or false, unquoted)"
+    else:
+        ok, want = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    if not ok:
+        raise InputFileError(f"{source}: parameter '{key}' must be {want}, got {value!r} ({type(value).__name__})")
+
+
 def _flatten(doc: dict, source: str) -> dict:
+    """The file's keys, flat; each in its own section (or at top level), typed as its field."""
     flat: dict[str, Any] = {}
+    where: dict[str, str] = {}
     for key, value in doc.items():
         if isinstance(value, dict):
             if key not in _SECTIONS and key != "descriptor":
@@ -135,28 +162,49 @@ def _flatten(doc: dict, source: str) -> dict:
                     f"{source}: unknown section [{key}]; known sections: "
                     f"{', '.join(['descriptor', *_SECTIONS])}"
                 )
-            flat.update(value)
+            allowed = _LABELS if key == "descriptor" else _SECTIONS[key]
+            for k, v in value.items():
+                if k in _FIELDS and k not in allowed:
+                    home = _SECTION_OF.get(k, "descriptor")
+                    raise InputFileError(f"{source}: parameter '{k}' is in section [{key}]; it belongs in [{home}]")
+                if k in where:
+                    raise InputFileError(f"{source}: parameter '{k}' is set twice ({where[k]} and [{key}])")
+                flat[k], where[k] = v, f"[{key}]"
         else:
-            flat[key] = value
+            if key in where:
+                raise InputFileError(f"{source}: parameter '{key}' is set twice ({where[key]} and top level)")
+            flat[key], where[key] = value, "top level"
     unknown = sorted(set(flat) - _FIELDS)
     if unknown:
         raise InputFileError(
             f"{source}: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(_FIELDS))}"
         )
+    for k, v in flat.items():
+        _check_type(k, v, source)
     return flat
+
+
+def missing_params(path: str | Path) -> list[str]:
+    """The model parameters (all fields but the labels) that the file ``path`` does not set."""
+    return sorted(_FIELDS - set(_LABELS) - set(_flatten(_load_toml(Path(path)), str(path))))
+
+
+def _load_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputFileError(f"parameter file {path} does not exist") from None
+    except IsADirectoryError:
+        raise InputFileError(f"parameter file {path} is a directory") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputFileError(f"parameter file {path} is not readable TOML: {exc}") from None
 
 
 def read_params_toml(path: str | Path, base: DescriptorParams | None = None) -> DescriptorParams:
     """Read a parameter file; keys it sets override ``base`` (default: the built-in defaults)."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError:
-        raise InputFileError(f"parameter file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputFileError(f"parameter file {path} is not readable TOML: {exc}") from None
-    flat = _flatten(doc, str(path))
+    flat = _flatten(_load_toml(path), str(path))
     base = base if base is not None else DescriptorParams()
     try:
         return attrs.evolve(base, **flat)
