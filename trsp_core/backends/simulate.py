@@ -66,6 +66,12 @@ def simulate(
     The initial state is drawn from equilibrium at the model's temperature (or
     at ``initial_temperature``, for a quench) with ``numpy.random.default_rng(seed)``,
     unless ``initial`` is given. Extra ``options`` go to the backend.
+
+    ``sink(times, clusters, s_before, s_after)``, if given, receives the event log
+    in order, in chunks, and the Run comes back without the ``events`` and
+    ``kicks`` fields (``n_events`` still counts them): the fast backend then never
+    holds the log (memory independent of run length); the dense reference, which
+    is limited to small lattices, hands it over once at the end.
     """
     if not (np.isfinite(duration) and duration > 0):
         raise ParameterError(f"duration must be > 0 frames, got {duration!r}")
@@ -81,5 +87,15 @@ def simulate(
     snapshot_times = np.asarray(snapshot_times, dtype=float)
     if hist_edges is None:
         hist_edges = default_hist_edges(model)
-    return fn(model, duration=float(duration), seed=int(seed), initial=initial, snapshot_times=snapshot_times,
-              hist_edges=np.asarray(hist_edges, dtype=float), progress=progress, rng=rng, **options)
+    sink = options.pop("sink", None)
+    if sink is not None and name == "fast":
+        options["sink"] = sink
+    run = fn(model, duration=float(duration), seed=int(seed), initial=initial, snapshot_times=snapshot_times,
+             hist_edges=np.asarray(hist_edges, dtype=float), progress=progress, rng=rng, **options)
+    if sink is not None and name != "fast":
+        import attrs
+
+        if run.n_events:
+            sink(run.times, run.clusters, run.s_before, run.s_after)
+        run = attrs.evolve(run, times=None, clusters=None, s_before=None, s_after=None, n_events_stored=run.n_events)
+    return run

@@ -73,7 +73,8 @@ def _fresh_state(model, tables, seed, initial, n_snap) -> _State:
 
 def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress, rng,
         exact: bool = False, tolerance: float = DEFAULT_TOLERANCE, checkpoint=None,
-        checkpoint_every: float = 300.0, max_events: int | None = None, refresh_every: int | None = None):
+        checkpoint_every: float = 300.0, max_events: int | None = None, refresh_every: int | None = None,
+        sink=None):
     """Fast backend of :func:`trsp_core.backends.simulate.simulate` (same arguments and Run record).
 
     Options: ``exact`` keeps every column of K^-1 in the incremental Z update;
@@ -83,9 +84,17 @@ def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress,
     errors never accumulate beyond one refresh period. ``checkpoint``: an .npz
     path, loaded if it holds this very run, written every ``checkpoint_every``
     seconds and at the end. ``max_events`` stops early (resumable).
+
+    ``sink(times, clusters, s_before, s_after)``: called with each chunk of at
+    most ``MAX_CHUNK`` events, in order, instead of keeping the event log; the
+    returned Run then has no ``events``/``kicks`` fields (``n_events`` still
+    counts them), so memory does not grow with the run's length. A checkpoint
+    holds the event log so far, so it cannot be combined with a sink.
     """
     wall0 = _time.perf_counter()
     _check_options(duration, exact, tolerance, checkpoint_every, max_events, refresh_every)
+    if sink is not None and checkpoint:
+        raise ParameterError("an event sink cannot be combined with a checkpoint (the checkpoint holds the event log)")
     exact = bool(exact)
     N = model.n_sites
     refresh_every = int(refresh_every or N)
@@ -162,8 +171,12 @@ def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress,
         )
         loop_wall += _time.perf_counter() - t0
         loop_events += done
-        for k, arr in (("ev_t", ev_t), ("ev_c", ev_c), ("ev_before", ev_b), ("ev_after", ev_a)):
-            logs[k].append(arr[:done])
+        if sink is not None:
+            if done:
+                sink(ev_t[:done], ev_c[:done], ev_b[:done], ev_a[:done])
+        else:
+            for k, arr in (("ev_t", ev_t), ("ev_c", ev_c), ("ev_before", ev_b), ("ev_after", ev_a)):
+                logs[k].append(arr[:done])
         n_ev = int(st["istate"][0])
         if done and n_ev % refresh_every == 0:
             # Exact Z from the FFT, on a schedule set by the event count alone.
@@ -196,9 +209,11 @@ def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress,
         events_per_s=loop_events / loop_wall if loop_wall > 0 else float("nan"),
         resumed_at_event=resumed_at, stopped_by_max_events=status != _kernels.DONE_DURATION,
     )
+    if sink is not None:
+        ev = dict.fromkeys(ev)
     return Run(
         seed=seed, t_end=t_end, times=ev["ev_t"], clusters=ev["ev_c"], s_before=ev["ev_before"],
-        s_after=ev["ev_after"], snapshot_times=snapshot_times,
+        s_after=ev["ev_after"], snapshot_times=snapshot_times, n_events_stored=int(st["istate"][0]),
         snapshots=snaps[:n_snap_taken] if n_snap_taken < len(snapshot_times) else snaps,
         s_initial=st["s_initial"], s_final=st["S"].copy(), hist_edges=edges, occupancy=st["occupancy"].copy(),
         s_time_integral=s_int, backend="fast", wall_s=_time.perf_counter() - wall0, info=info,
