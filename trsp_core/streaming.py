@@ -121,24 +121,7 @@ def streamable(observables) -> bool:
 
 def overlap_from_samples(obs, model, runs, lags: np.ndarray, Q: np.ndarray) -> xr.Dataset:
     """``obs.compute(model, runs)`` with the samples Q (run, origin, lag) already accumulated."""
-    from trsp_core.observables import overlap as ov
-
-    if hasattr(obs, "from_samples"):
-        return obs.from_samples(model, runs, lags, Q)
-    # Overlap.compute computes its samples with overlap_samples(); hand it ours instead.
-    # (Single-threaded use only: the module attribute is swapped for the call.)
-    saved = ov.overlap_samples
-
-    def given(runs_, cluster_sites, n_sites, lags_, n_origins):
-        if not (np.array_equal(lags_, lags) and n_origins == Q.shape[1]):
-            raise RuntimeError("streamed overlap samples do not match the observable's lags/origins")
-        return Q
-
-    ov.overlap_samples = given
-    try:
-        return obs.compute(model, runs)
-    finally:
-        ov.overlap_samples = saved
+    return obs.from_samples(model, runs, lags, Q)
 
 
 # ---- the streaming run-file writer -------------------------------------------------------

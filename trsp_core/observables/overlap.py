@@ -152,8 +152,16 @@ class Overlap(Observable):
         runs = in_seed_order(runs)
         t_end = min(r.t_end for r in runs)
         lags = np.asarray(self.lags) if self.lags is not None else default_lags(t_end, self.n_lags)
+        Q = overlap_samples(runs, model.cluster_sites, model.n_sites, lags, self.n_origins)
+        return self.from_samples(model, runs, lags, Q)
+
+    def from_samples(self, model, runs, lags, Q):
+        """The Dataset of :meth:`compute` from samples Q (run, origin, lag) computed elsewhere
+        (``trsp_core.streaming`` accumulates them while the runs are simulated)."""
+        runs = in_seed_order(runs)
+        t_end = min(r.t_end for r in runs)
+        lags = np.asarray(lags)
         N = model.n_sites
-        Q = overlap_samples(runs, model.cluster_sites, N, lags, self.n_origins)
         q_mean, chi4 = chi4_from_samples(Q, N)
         tau, chi_star = peak(lags, chi4, edge="nan")
         note = edge_warning(lags, chi4, t_end) if not np.isfinite(tau) else None
