@@ -73,7 +73,7 @@ def _is_int(value) -> bool:
 def check_seeds(seed, seeds, prefix: str = "") -> None:
     """``seeds`` runs with seeds ``seed .. seed + seeds - 1``, all in [0, 2^63 - 1]."""
     if not (_is_int(seeds) and seeds >= 1):
-        raise ParameterError(f"{prefix}seeds must be an integer >= 1, got {seeds!r}")
+        raise ParameterError(f"{prefix}seeds must be >= 1 (an integer), got {seeds!r}")
     if not (_is_int(seed) and 0 <= seed and seed + seeds - 1 <= SEED_MAX):
         raise ParameterError(f"{prefix}seed must be an integer in [0, {SEED_MAX - int(seeds) + 1}] "
                              f"(seed + seeds - 1 <= 2^63 - 1), got {seed!r}")
