@@ -13,8 +13,9 @@ def bench(
 ):
     """Events per second of the fast kernel and the dense reference, side by side."""
     from trsp_core.bench import run_bench
+    from trsp_core.cli.campaigns import _ints
 
-    result = run_bench(sizes=tuple(int(s) for s in sizes.split(",") if s.strip()))
+    result = run_bench(sizes=tuple(_ints(sizes, "--sizes")))
     if json_out:
         typer.echo(json.dumps(result))
     else:

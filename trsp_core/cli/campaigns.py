@@ -47,6 +47,82 @@ def _strs(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
+def _ints(text: str, what: str) -> list[int]:
+    try:
+        vals = [int(x) for x in _strs(text)]
+    except ValueError:
+        _fail(f"{what} must be a comma-separated list of integers, got {text!r}")
+    if not vals:
+        _fail(f"{what} is empty")
+    bad = [v for v in vals if v < 1]
+    if bad:
+        _fail(f"{what} must be >= 1, got {bad[0]}")
+    return vals
+
+
+def _positive_list(vals: list[float], what: str) -> list[float]:
+    from trsp_core.validators import check_positive
+
+    for v in vals:
+        check_positive(v, what)
+    return vals
+
+
+def _check_scheduler(scheduler: str, timeout: float = 5.0) -> None:
+    """An address that does not answer fails here in seconds, with one line (dask's own
+    connect waits 30 s and then raises a traceback)."""
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    if scheduler == "local":
+        return
+    try:
+        proto, loc = parse_address(scheduler)
+        if proto not in ("tcp", "tls", "ws", "wss", "inproc", "ucx"):
+            raise ValueError(f"unknown scheme '{proto}'")
+        if proto in ("inproc", "ucx"):
+            return  # nothing to probe with a socket
+        host, port = parse_host_port(loc)
+    except (ValueError, TypeError) as exc:
+        _fail(f"--scheduler {scheduler!r} is neither 'local' nor a scheduler address like tcp://host:8786 ({exc})")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        _fail(f"--scheduler {scheduler}: no scheduler answers there ({exc.strerror or exc}); "
+              "start one (`dask scheduler`) or use --scheduler local")
+
+
+def _check_campaign(*, seeds, seed, duration, tau_factor, max_duration, backend, scheduler, workers, out) -> None:
+    """Everything a sweep or an aging campaign can get wrong, before a worker starts."""
+    from trsp_core.backends.simulate import resolve_backend
+    from trsp_core.io import check_output_dir
+    from trsp_core.validators import check_duration, check_positive, check_seeds
+
+    check_seeds(seed, seeds, prefix="--")
+    check_duration(duration, "--duration")
+    check_positive(tau_factor, "--tau-factor")
+    check_duration(max_duration, "--max-duration")
+    resolve_backend(backend)
+    if workers is not None and workers < 1:
+        _fail(f"--workers must be >= 1 (omit it for one worker per core), got {workers}")
+    check_output_dir(out, "--out")
+    _check_scheduler(scheduler)
+
+
+def _run_campaign(fn, **kwargs) -> dict:
+    """``fn(**kwargs)``; a scheduler that goes away or refuses is one line, not a dask traceback."""
+    try:
+        return fn(**kwargs)
+    except (OSError, TimeoutError) as exc:
+        from trsp_core.errors import TRSPError
+
+        if isinstance(exc, TRSPError):
+            raise
+        _fail(f"the dask cluster failed ({kwargs.get('scheduler', 'local')}): {type(exc).__name__}: {exc}")
+
+
 def sweep(
     temperatures: Annotated[str, typer.Option(help="comma-separated temperatures, e.g. 0.42,0.45,0.5")] = "0.42,0.45,0.47,0.50,0.55,0.60,0.70",
     seeds: Annotated[int, typer.Option(help="seeds per (variant, temperature); run i uses seed + i")] = 8,
@@ -79,22 +155,30 @@ def sweep(
     from trsp_core.campaigns.sweep import run_sweep
     from trsp_core.campaigns.spec import variant_product
 
-    if seeds < 1:
-        _fail(f"--seeds must be >= 1, got {seeds}")
-    temps = _floats(temperatures, "--temperatures")
+    from trsp_core.campaigns.tasks import check_sweep_fields
+    from trsp_core.plugin.registry import default_registry
+
+    temps = _positive_list(_floats(temperatures, "--temperatures"), "--temperatures")
+    sizes = _ints(size, "--size")
+    facs = _positive_list(_floats(facilitation, "--facilitation"), "--facilitation")
     try:
-        variants = variant_product(descriptor=_strs(descriptor), lattice=_strs(lattice),
-                                   size=[int(x) for x in _strs(size)], cluster=_strs(cluster),
-                                   delta_rule=_strs(delta_rule), rate=_strs(rate),
-                                   facilitation=_floats(facilitation, "--facilitation"),
-                                   params=[str(params) if params else None])
+        variants = variant_product(descriptor=_strs(descriptor), lattice=_strs(lattice), size=sizes,
+                                   cluster=_strs(cluster), delta_rule=_strs(delta_rule), rate=_strs(rate),
+                                   facilitation=facs, params=[str(params) if params else None])
     except ValueError as exc:
         _fail(str(exc))
     obs = None if observables == "auto" else _strs(observables)
-    summary = run_sweep(variants=variants, temperatures=temps, seeds=seeds, seed=seed, out=out, scheduler=scheduler,
-                        n_workers=workers, backend=backend, duration=duration, tau_factor=tau_factor,
-                        max_duration=max_duration, observables=obs, show_progress=not json_out,
-                        fields=tuple(_strs(fields)))
+    if obs is not None and not obs:
+        _fail("--observables is empty (give 'auto' or plugin names)")
+    for name in obs or ():
+        default_registry().get("observable", name)
+    check_sweep_fields(tuple(_strs(fields)))
+    _check_campaign(seeds=seeds, seed=seed, duration=duration, tau_factor=tau_factor, max_duration=max_duration,
+                    backend=backend, scheduler=scheduler, workers=workers, out=out)
+    summary = _run_campaign(run_sweep, variants=variants, temperatures=temps, seeds=seeds, seed=seed, out=out,
+                            scheduler=scheduler, n_workers=workers, backend=backend, duration=duration,
+                            tau_factor=tau_factor, max_duration=max_duration, observables=obs,
+                            show_progress=not json_out, fields=tuple(_strs(fields)))
     if json_out:
         typer.echo(json.dumps(summary))
     else:
@@ -114,11 +198,14 @@ def plot(
 ):
     """Figures from sweep results: Q/chi4 (Fig. 4), tau_alpha/chi4*/xi4 vs T (5, 6), facilitation (7),
     m=1 vs m=4 (12), scaling collapses (13-16)."""
-    from trsp_core.plotting.figures import plot_sweep
+    from trsp_core.io import check_output_dir
+    from trsp_core.plotting.figures import load_results, plot_sweep
 
     for r in results:
         if not (r.exists() and (r.is_file() or (r / "sweep.nc").exists())):
             _fail(f"{r} is neither a sweep.nc file nor a sweep directory containing one")
+    load_results(list(results))  # every file checked before a figure is drawn
+    check_output_dir(out, "--out")
     for f in plot_sweep(list(results), out):
         typer.echo(str(f))
 
@@ -142,12 +229,18 @@ def age(
     """Aging after a quench T_I -> T_F: <S(t)> for the TRSP and the trap model (Fig. 8)."""
     from trsp_core.campaigns.aging import run_aging
 
-    if seeds < 1:
-        _fail(f"--seeds must be >= 1, got {seeds}")
-    summary = run_aging(initial_temperature=initial_temperature, final_temperatures=_floats(final_temperatures, "--final-temperatures"),
-                        seeds=seeds, seed=seed, size=size, backend=backend, duration=duration, tau_factor=tau_factor,
-                        max_duration=max_duration, n_times=n_times, out=out, scheduler=scheduler, n_workers=workers,
-                        show_progress=not json_out)
+    from trsp_core.validators import check_int_at_least, check_positive
+
+    check_positive(initial_temperature, "--initial-temperature")
+    tfs = _positive_list(_floats(final_temperatures, "--final-temperatures"), "--final-temperatures")
+    check_int_at_least(size, "--size", 1)
+    check_int_at_least(n_times, "--n-times", 2)
+    _check_campaign(seeds=seeds, seed=seed, duration=duration, tau_factor=tau_factor, max_duration=max_duration,
+                    backend=backend, scheduler=scheduler, workers=workers, out=out)
+    summary = _run_campaign(run_aging, initial_temperature=initial_temperature, final_temperatures=tfs,
+                            seeds=seeds, seed=seed, size=size, backend=backend, duration=duration,
+                            tau_factor=tau_factor, max_duration=max_duration, n_times=n_times, out=out,
+                            scheduler=scheduler, n_workers=workers, show_progress=not json_out)
     typer.echo(json.dumps(summary) if json_out else "\n".join(f"{k:>14}: {v}" for k, v in summary.items()))
     if summary.get("interrupted"):
         raise typer.Exit(130)

@@ -34,10 +34,17 @@ def validate(
     from trsp_core.validation import figures, report
     from trsp_core.validation.suite import SuiteConfig, run_suite
 
+    from trsp_core.backends.simulate import resolve_backend
+    from trsp_core.io import check_output_dir
+    from trsp_core.validators import check_seeds
+
     L = size if size is not None else (8 if quick else 10)
+    resolve_backend(backend)
+    check_output_dir(out, "--out")
     model = ModelSpec(descriptor=descriptor, lattice=lattice, size=L, cluster=cluster, delta_rule=delta_rule,
                       rate=rate, temperature=temperature, facilitation=facilitation, params=params).build()
     cfg = SuiteConfig.quick(seed=seed, backend=backend) if quick else SuiteConfig(seed=seed, backend=backend)
+    check_seeds(seed, cfg.n_seeds, prefix="--")
     err = Console(stderr=True)
     with Progress(TextColumn("[bold]trsp validate[/] {task.description:<18}"), BarColumn(),
                   TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(), console=err, transient=True,

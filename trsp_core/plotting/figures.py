@@ -47,16 +47,57 @@ def _save(fig, path: Path) -> Path:
     return save_figure(fig, path, dpi=DPI)
 
 
+#: what a sweep.nc must hold for the figures, with the dimensions each needs
+SWEEP_VARS = {"Q": ("variant", "temperature", "lag_index"), "chi4": ("variant", "temperature", "lag_index"),
+              "lag": ("variant", "temperature", "lag_index"), "tau_alpha": ("variant", "temperature"),
+              "chi4_star": ("variant", "temperature"), "xi4": ("variant", "temperature"),
+              "variant_label": ("variant",)}
+
+
+def _kind(d: xr.Dataset) -> str:
+    """What a trsp file that is not a sweep is, for the error message."""
+    if "model" in d.dims and "S_mean" in d:
+        return "an aging file (aging.nc of trsp age)"
+    if "trsp_run_format" in d.attrs or "event" in d.dims:
+        return "a run file (trsp compose output or a sweep's runs/*.nc)"
+    return "not a sweep file"
+
+
+def open_sweep(path) -> xr.Dataset:
+    """One ``sweep.nc`` (or a directory holding one), checked: InputFileError naming the file otherwise."""
+    from trsp_core.errors import InputFileError
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "sweep.nc"
+    if not p.is_file():
+        raise InputFileError(f"{p} does not exist or is not a regular file (give a sweep.nc or a sweep directory)")
+    if p.stat().st_size == 0:
+        raise InputFileError(f"{p} is empty: not a netCDF file")
+    try:
+        with netcdf.opened(p) as d:
+            d = d.load()
+    except Exception as exc:  # noqa: BLE001 - netCDF-C/HDF5 raise OSError, RuntimeError, ValueError, KeyError...
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputFileError(f"{p} is not a readable netCDF file (corrupt or truncated?): {first}") from None
+    missing = [v for v in SWEEP_VARS if v not in d.variables]
+    if missing:
+        raise InputFileError(f"{p} is {_kind(d)}: it lacks the sweep variable(s) {', '.join(missing)} "
+                             "(trsp plot reads the sweep.nc of trsp sweep)")
+    for v, dims in SWEEP_VARS.items():
+        if tuple(d[v].dims) != dims:
+            raise InputFileError(f"{p}: variable '{v}' has dimensions {tuple(d[v].dims)}, a sweep file has {dims}")
+    if d.sizes["variant"] == 0 or d.sizes["temperature"] == 0:
+        raise InputFileError(f"{p}: the sweep holds no (variant, temperature) point")
+    return d
+
+
 def load_results(paths) -> xr.Dataset:
     """One or several ``sweep.nc`` files -> one dataset (variants concatenated)."""
     dss = []
     offset = 0
     for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            p = p / "sweep.nc"
-        with netcdf.opened(p) as d:
-            d = d.load()
+        d = open_sweep(p)
         d = d.assign_coords(variant=d["variant"].values + offset)
         offset += d.sizes["variant"]
         dss.append(d)
