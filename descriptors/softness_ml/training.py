@@ -188,6 +188,12 @@ def build_training_set(trajectories: Sequence[Trajectory], label: LabelParams, s
     already computed (else the trajectory's `phop` column, else computed).
     """
     rng = np.random.default_rng(svm.seed)
+    # a species the data lack would otherwise end as "training set too small"
+    present = sorted({int(t) for traj in trajectories for t in np.unique(traj.types)})
+    absent = [s for s in label.species if s not in present]
+    if absent:
+        raise ParameterError(f"species {', '.join(map(str, absent))} not in the trajectories (species present: "
+                             f"{', '.join(map(str, present)) or 'none'}): choose --species among them")
     candidates = []          # (traj index, frame, particle, label)
     for k, traj in enumerate(trajectories):
         p = _phop(traj, label) if phops is None else phops[k]
@@ -295,6 +301,16 @@ class SoftnessModel:
         for key in ("structure", "label", "mean", "scale", "coef", "intercept", "C"):
             if key not in d:
                 raise InputFileError(f"softness model '{path}': missing field '{key}'")
+        for key in ("mean", "scale", "coef", "intercept"):
+            # a NaN weight makes every softness NaN: refuse the model, not write an all-NaN file
+            try:
+                vals = np.asarray(d[key], float)
+            except (TypeError, ValueError):
+                raise InputFileError(f"softness model '{path}': field '{key}' must be numbers") from None
+            if not np.isfinite(vals).all() or (key == "scale" and not (vals > 0).all()):
+                bad = int(np.size(vals) - np.isfinite(vals).sum()) or int((vals <= 0).sum())
+                raise InputFileError(f"softness model '{path}': field '{key}' must be finite"
+                                     f"{' and > 0' if key == 'scale' else ''} ({bad} entr{'y is' if bad == 1 else 'ies are'} not)")
         return cls(structure=StructureParams.from_dict(d["structure"]), label=LabelParams(**d["label"]),
                    mean=np.asarray(d["mean"], float), scale=np.asarray(d["scale"], float),
                    coef=np.asarray(d["coef"], float), intercept=float(d["intercept"]), C=float(d["C"]),
