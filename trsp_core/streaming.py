@@ -213,6 +213,7 @@ def compose_to_file(model, out, *, seeds: int = 8, seed: int = 0, duration: floa
                     n_snapshots: int = 16) -> xr.Dataset:
     """``Model.run`` + ``write_dataset(ds, out)``, streaming the event logs to ``out``.
 
+    ``progress(done, total, events=...)`` is called in frames, with the events so far.
     Returns the Dataset without the streamed variables (event log, snapshots and
     per-site arrays): everything :func:`trsp_core.model.summary` reads. Falls back
     to the in-memory ``Model.run`` when an observable other than ``overlap``
@@ -257,7 +258,8 @@ def compose_to_file(model, out, *, seeds: int = 8, seed: int = 0, duration: floa
                     for acc in accs:
                         acc.add(t, c)
 
-                cb = (lambda t, i=i: progress(i * duration + t, seeds * duration)) if progress else None
+                cb = (lambda t, i=i: progress(i * duration + t, seeds * duration, events=writer.n_events)
+                      ) if progress else None
                 run = simulate(model, duration, seed + i, backend=backend, progress=cb, sink=sink,
                                n_snapshots=n_snapshots)
                 if run.t_end != duration:

@@ -92,7 +92,6 @@ def compose(
     """Compose a model from plugins by name, simulate it and write one netCDF file."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from trsp_core.io import write_dataset
     from trsp_core.model import summary as run_summary
 
     from trsp_core.backends.simulate import resolve_backend
@@ -108,15 +107,33 @@ def compose(
     resolve(obs or ["overlap"])
     check_output_file(out, "--out")
     spec = _spec(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params)
+    # pre-flight: memory and time from a small copy of the model, before the full-size build
+    from trsp_core.resources import check_fits, estimate_compose
+    from trsp_core.streaming import compose_to_file, streamable
+    from trsp_core.progress import LineProgress
+
+    est = estimate_compose(spec, seeds=seeds, duration=duration, backend=resolve_backend(backend),
+                           streamed=streamable(resolve(obs or ["overlap"])))
+    typer.echo(est.line(), err=True)
+    check_fits(est)
     model = spec.build()
+    tty = sys.stderr.isatty()
+    lines = LineProgress("trsp compose") if not tty and not json_out else None
     with Progress(TextColumn("[bold]trsp compose"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-                  TimeRemainingColumn(), transient=True, disable=json_out or not sys.stderr.isatty(),
+                  TimeRemainingColumn(), transient=True, disable=json_out or not tty,
                   console=None) as bar:
         task = bar.add_task("run", total=1.0)
-        ds = model.run(seeds=seeds, seed=seed, duration=duration, observables=obs or ["overlap"],
-                       backend=backend, progress=lambda t, tot: bar.update(task, completed=t / tot))
+
+        def progress(t, tot, events=None):
+            bar.update(task, completed=t / tot)
+            if lines:
+                lines(t, tot, events)
+
+        # the event log streams to --out chunk by chunk: memory does not grow with the run length
+        ds = compose_to_file(model, out, seeds=seeds, seed=seed, duration=duration,
+                             observables=obs or ["overlap"], backend=backend, progress=progress)
     summary = run_summary(ds)
-    summary["out"] = str(write_dataset(ds, out))
+    summary["out"] = str(out)
     if json_out:
         typer.echo(json.dumps(summary))
     else:

@@ -1,0 +1,224 @@
+"""Pre-flight estimates of memory and time, and the refusal of work that cannot fit.
+
+Every command that simulates calls :func:`estimate_compose`, :func:`estimate_sweep`
+or :func:`estimate_aging` *before* building its (full-size) model, prints the
+one-line :meth:`Estimate.line`, and :func:`check_fits` refuses with a
+:class:`ResourceError` naming the size and the estimate when the peak would exceed
+the memory the machine has available (``MemAvailable``, or a cgroup limit if
+lower; ``TRSP_MAX_MEMORY``, e.g. ``8G``, overrides it).
+
+The model is a sum of measured costs (coefficients below; how they were measured is
+in docs/performance.md, and ``tests/io/test_resources.py`` checks the estimate
+against the peak RSS of real runs):
+
+* a base (interpreter, numpy/xarray/netCDF/numba, compiled kernels);
+* a cost per lattice site (S, Z and the other per-site arrays, the FFT spectrum,
+  the cluster table and the sum tree over the clusters of a site, 16 snapshots);
+* a cost per stored event when a run keeps its event log in memory (``Model.run``,
+  a sweep's or aging's per-run task), and the transient of the overlap reduction.
+
+A streaming compose (:mod:`trsp_core.streaming`) stores no events: its peak does
+not depend on the run length. Events per run are the run length over the mean
+time between a site's rearrangements, times N / m (m sites per cluster); time is
+events over the fast kernel's rate (``trsp bench``), plus the build.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trsp_core.errors import ParameterError, TRSPError
+
+#: bytes: interpreter + libraries + compiled kernels (peak RSS of an L = 16 compose: 295 MB)
+BASE_BYTES = 300e6
+#: bytes per site of a run in progress (L = 16 -> 128 streamed compose: 491 to 542 B/site, plaquettes)
+SITE_BYTES = 560.0
+#: bytes per site of building a model at all (client side of a sweep: 900 MB at L = 128)
+BUILD_SITE_BYTES = 340.0
+#: bytes per event kept in memory: the Run's log (times, clusters, 2 x m kicks = 80 B at m = 4)
+#: plus its copy in the run Dataset
+EVENT_BYTES = 160.0
+#: bytes per event-site of the overlap reduction of one run (site_event_times: 5 arrays of 8 B)
+OVERLAP_EVENT_SITE_BYTES = 40.0
+#: bytes per site of the overlap reduction (64 origins x 8 B, and its sorted copy)
+OVERLAP_SITE_BYTES = 1100.0
+#: fast-kernel events per second per core (trsp bench: 23 000 to 34 000, L = 12 to 64); reference: 400
+EVENTS_PER_S = {"fast": 2.0e4, "reference": 4.0e2}
+#: build time per site, seconds (7 s + 7 s feasibility check at L = 128)
+BUILD_S_PER_SITE = 7e-6
+#: the estimate is refused when it exceeds this fraction of the available memory
+HEADROOM = 0.9
+
+
+class ResourceError(TRSPError, MemoryError):
+    """The estimated peak memory exceeds what the machine has available."""
+
+
+@dataclass
+class Estimate:
+    what: str
+    size: int
+    n_sites: int
+    events_per_run: float
+    n_runs: int
+    memory_bytes: float
+    time_s: float
+    parts: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        return (f"{self.what}: size {self.size} ({self.n_sites:,} sites), {self.n_runs} run(s) of ~"
+                f"{_num(self.events_per_run)} events: estimated peak memory {_bytes(self.memory_bytes)}, "
+                f"time ~{_dur(self.time_s)}")
+
+    def to_dict(self) -> dict:
+        return {"memory_bytes": self.memory_bytes, "time_s": self.time_s, "n_sites": self.n_sites,
+                "events_per_run": self.events_per_run, "n_runs": self.n_runs}
+
+
+def _num(x: float) -> str:
+    return f"{x:.2g}" if x >= 1e4 else f"{x:.0f}"
+
+
+def _bytes(b: float) -> str:
+    for unit, f in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if b >= f:
+            return f"{b / f:.1f} {unit}"
+    return f"{b / 2**20:.2f} MiB"
+
+
+def _dur(s: float) -> str:
+    if s >= 86400:
+        return f"{s / 86400:.1f} d"
+    if s >= 3600:
+        return f"{s / 3600:.1f} h"
+    if s >= 60:
+        return f"{s / 60:.0f} min"
+    return f"{s:.0f} s"
+
+
+def parse_bytes(text: str) -> float:
+    """'8G', '512M', '1.5T' or a plain number of bytes."""
+    t = str(text).strip().upper().removesuffix("B").removesuffix("I")
+    mult = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(t[-1:], 1)
+    try:
+        return float(t[:-1] if mult != 1 else t) * mult
+    except ValueError:
+        raise ParameterError(f"TRSP_MAX_MEMORY must be a size such as 8G or 512M, got {text!r}") from None
+
+
+def available_memory() -> float:
+    """Bytes this process may still use: MemAvailable, a cgroup limit if lower, or TRSP_MAX_MEMORY."""
+    if os.environ.get("TRSP_MAX_MEMORY"):
+        return parse_bytes(os.environ["TRSP_MAX_MEMORY"])
+    avail = math.inf
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                avail = float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            used = float(Path("/sys/fs/cgroup/memory.current").read_text())
+            avail = min(avail, float(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return avail
+
+
+# ---- sizes of a model, from a small copy of it ------------------------------------------
+def _probe(spec, size: int):
+    """(n_sites, n_clusters, m, mean rearrangement time) of ``spec`` at ``size``, from a small model."""
+    from trsp_core.physics.timescales import mean_rate_time
+
+    small = spec.evolve(size=min(int(size), 6)) if hasattr(spec, "evolve") else spec
+    model = small.build()
+    s = model.lattice.shape[0]
+    scale = (int(size) / s) ** model.lattice.dim
+    n = int(round(model.n_sites * scale))
+    return n, int(round(model.n_clusters * scale)), int(model.cluster_sites.shape[1]), mean_rate_time(model), model
+
+
+def _events(n_sites: int, m: int, duration: float, tau_site: float) -> float:
+    return duration / tau_site * n_sites / m
+
+
+def estimate_compose(spec, *, seeds: int, duration: float | None, backend: str = "fast", streamed: bool = True,
+                     factor: float = 30.0) -> Estimate:
+    """Peak memory and time of ``trsp compose`` / ``Model.run`` for ``spec`` (a ModelSpec)."""
+    n, _, m, tau, model = _probe(spec, spec.size)
+    dur = float(duration) if duration is not None else factor * tau
+    ev = _events(n, m, dur, tau)
+    parts = {"base": BASE_BYTES, "sites": SITE_BYTES * n}
+    if not streamed:
+        parts["event_log"] = EVENT_BYTES * ev * seeds
+        parts["overlap"] = OVERLAP_EVENT_SITE_BYTES * ev * m + OVERLAP_SITE_BYTES * n
+        parts["per_run_arrays"] = 2 * 8.0 * 22 * n * seeds
+    rate = EVENTS_PER_S.get(backend, EVENTS_PER_S["fast"])
+    t = BUILD_S_PER_SITE * n + seeds * ev / rate
+    return Estimate("trsp compose", int(spec.size), n, ev, int(seeds), sum(parts.values()), t, parts)
+
+
+def _campaign(what, points, seeds, n_workers, backend, fields_per_event) -> Estimate:
+    """points: [(size, n_sites, m, events per run)]; one worker holds one run at a time."""
+    worker = max(BASE_BYTES + SITE_BYTES * n + fields_per_event * e for _, n, _, e in points)
+    reduce = max(BASE_BYTES + (fields_per_event + OVERLAP_EVENT_SITE_BYTES * m) * e * seeds
+                 + OVERLAP_SITE_BYTES * n for _, n, m, e in points) if fields_per_event else 0.0
+    client = BASE_BYTES + max(BUILD_SITE_BYTES * n for _, n, _, _ in points)
+    workers = max(1, int(n_workers))
+    mem = client + workers * max(worker, reduce)
+    rate = EVENTS_PER_S.get(backend, EVENTS_PER_S["fast"])
+    total_events = sum(e for _, _, _, e in points) * seeds
+    t = (total_events / rate + sum(BUILD_S_PER_SITE * n for _, n, _, _ in points) * seeds) / workers
+    size, n, _, e = max(points, key=lambda p: p[1] * (1 + p[3]))
+    return Estimate(what, size, n, max(p[3] for p in points), len(points) * seeds, mem, t,
+                    {"client": client, "per_worker": max(worker, reduce), "workers": workers})
+
+
+def estimate_sweep(variants, temperatures, *, seeds: int, duration: float | None, tau_factor: float,
+                   max_duration: float, n_workers: int, backend: str = "fast", kicks: bool = False) -> Estimate:
+    """Peak memory (client + workers) and wall time of a sweep, before any model is built at full size."""
+    from trsp_core.campaigns.tasks import model_spec
+    from trsp_core.physics.timescales import auto_run_length
+
+    points = []
+    for v in variants:
+        for T in temperatures:
+            spec = model_spec(v, T)
+            n, _, m, tau, small = _probe(spec, spec.size)
+            dur = float(duration) if duration else auto_run_length(small, tau_factor, max_duration)
+            points.append((int(spec.size), n, m, _events(n, m, dur, tau)))
+    per_event = 96.0 + (2 * 8.0 * max(p[2] for p in points) if kicks else 0.0)
+    return _campaign("trsp sweep", points, seeds, n_workers, backend, per_event)
+
+
+def estimate_aging(models: dict, final_temperatures, *, size: int, seeds: int, duration: float | None,
+                   tau_factor: float, max_duration: float, n_workers: int, backend: str = "fast") -> Estimate:
+    """Aging campaign: runs keep their event log until the run file (snapshot means) is written."""
+    from trsp_core.campaigns.tasks import model_spec
+    from trsp_core.physics.timescales import auto_run_length
+
+    points = []
+    for variant in models.values():
+        for T in final_temperatures:
+            spec = model_spec({**variant, "size": size}, T)
+            n, _, m, tau, small = _probe(spec, size)
+            dur = float(duration) if duration else auto_run_length(small, tau_factor, max_duration)
+            points.append((int(size), n, m, _events(n, m, dur, tau)))
+    est = _campaign("trsp age", points, seeds, n_workers, backend, 80.0)
+    return est
+
+
+def check_fits(est: Estimate, available: float | None = None) -> Estimate:
+    """Raise ResourceError naming the size and the estimate if it does not fit in memory."""
+    avail = available_memory() if available is None else available
+    if est.memory_bytes > HEADROOM * avail:
+        raise ResourceError(
+            f"{est.what} with size {est.size} ({est.n_sites:,} sites, ~{_num(est.events_per_run)} events per run) "
+            f"needs an estimated {_bytes(est.memory_bytes)} of memory, but only {_bytes(avail)} is available; "
+            f"use a smaller --size{', fewer --workers' if est.what != 'trsp compose' else ''} or a shorter "
+            "--duration (TRSP_MAX_MEMORY=<bytes> overrides the limit)")
+    return est
