@@ -90,6 +90,11 @@ def fit_quadratic(table: RateTable, options: MeasureOptions, diag: Diagnostics) 
     """ln P(R|S) = ln A + gamma S - delta S^2 at one temperature (quasi-binomial ML)."""
     where = f"P(R|S) T={table.temperature:g}"
     use = table.used(options)
+    spread = table.s_mean[table.exposure > 0]
+    if spread.size and np.ptp(spread) == 0:
+        # one value everywhere: no bin width can help, the descriptor itself is the problem
+        raise MeasureError(f"{where}: the descriptor is constant (S = {spread[0]:g} in every valid sample); "
+                           "it carries no structure: check the data's 'descriptor' field")
     if use.sum() < 4:
         raise MeasureError(f"{where}: only {int(use.sum())} S bins hold >= {options.min_bin_fraction:g} of the "
                            "samples; need >= 4 for a 3-parameter fit (use a smaller s_bin_width)")
