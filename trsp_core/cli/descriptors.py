@@ -61,12 +61,13 @@ def raw_values(descriptor, traj, stride: int = 1) -> np.ndarray:
     return out
 
 
-def output_paths(out: Path, trajs: List[Path], name: str) -> List[Path]:
-    return [out] if len(trajs) == 1 else [out / f"{p.stem}.{name}.nc" for p in trajs]
+def output_paths(out: Path, trajs: List[Path], name: str, directory: bool = False) -> List[Path]:
+    """``out`` itself for one file (unless ``directory``), else ``out/<stem>.<name>.nc`` per file."""
+    return [out] if len(trajs) == 1 and not directory else [out / f"{Path(p).stem}.{name}.nc" for p in trajs]
 
 
 def compute_files(descriptor, trajs: List[Path], out: Path, *, window: int = 10, stride: int = 1,
-                  dt: float | None = None, echo=None):
+                  dt: float | None = None, echo=None, directory: bool = False):
     """Compute, standardise (pooled over all ``trajs`` unless already fitted) and write; returns
     (the fitted descriptor, [written paths])."""
     from trsp_core.md.mdio import read_trajectory, write_netcdf
@@ -85,7 +86,7 @@ def compute_files(descriptor, trajs: List[Path], out: Path, *, window: int = 10,
     prov = descriptor.provenance()
     st = descriptor.standardisation
     written = []
-    for src, t, raw, dst in zip(trajs, loaded, raws, output_paths(out, trajs, descriptor.name)):
+    for src, t, raw, dst in zip(trajs, loaded, raws, output_paths(out, trajs, descriptor.name, directory)):
         s = descriptor.standardised(raw, t.types)
         p = t.columns.get("phop")
         if p is None:
@@ -187,3 +188,317 @@ def compute(
             typer.echo(f"descriptor written to {save}")
     except TRSPError as exc:
         _fail(exc)
+
+
+# ------------------------------------------------------------------------ assess
+def _binomial(flags: np.ndarray, s: np.ndarray, edges: np.ndarray):
+    idx = np.clip(np.digitize(s, edges) - 1, 0, len(edges) - 2)
+    nb = len(edges) - 1
+    n = np.bincount(idx, minlength=nb).astype(float)
+    k = np.bincount(idx, weights=flags.astype(float), minlength=nb)
+    mean_s = np.bincount(idx, weights=s, minlength=nb) / np.maximum(n, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        pe = np.clip(p, 1 / (n + 2), 1 - 1 / (n + 2))
+        err = np.sqrt(pe * (1 - pe) / n)
+    return mean_s, p, err, n, k
+
+
+def _weighted_line(x, y, yerr):
+    """Weighted least squares y = a + b x: (a, b, cov, chi2, dof) or None with < 2 finite points."""
+    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(yerr) & (yerr > 0)
+    if ok.sum() < 2:
+        return None
+    w = 1 / yerr[ok] ** 2
+    A = np.stack([np.ones(ok.sum()), x[ok]], axis=1)
+    cov = np.linalg.inv(A.T @ (A * w[:, None]))
+    a, b = cov @ (A.T @ (w * y[ok]))
+    chi2 = float(np.sum(w * (y[ok] - a - b * x[ok]) ** 2))
+    return float(a), float(b), cov, chi2, int(ok.sum() - 2)
+
+
+def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count: int = 20) -> dict:
+    """Per temperature and pooled: Gaussianity, P(R|S), its contrast and ROC AUC; with >= 2
+    temperatures the Arrhenius fit ln P(R|S) = Sigma(S) - DeltaE(S)/T per S bin.
+
+    ``values[T]``, ``flags[T]``: 1D arrays of S and rearranging flags (valid particle-frames of
+    the analysed species).
+    """
+    from scipy import stats
+    from sklearn.metrics import roc_auc_score
+
+    temps = sorted(values)
+    pooled = np.concatenate([values[T] for T in temps])
+    edges = np.quantile(pooled, np.linspace(0, 1, n_bins + 1))
+    edges[0], edges[-1] = -np.inf, np.inf
+    out = {"temperature": np.array(temps), "skewness": [], "excess_kurtosis": [], "roc_auc": [], "gamma": [],
+           "gamma_err": [], "contrast": [], "rearranging_fraction": [], "bin_s": [], "p": [], "p_err": [],
+           "count": []}
+    for T in temps:
+        s, r = values[T], flags[T]
+        out["skewness"].append(float(stats.skew(s)))
+        out["excess_kurtosis"].append(float(stats.kurtosis(s, fisher=True)))
+        out["rearranging_fraction"].append(float(r.mean()))
+        out["roc_auc"].append(float(roc_auc_score(r, s)) if 0 < r.sum() < r.size else np.nan)
+        ms, p, err, n, k = _binomial(r, s, edges)
+        use = (n >= min_count) & (k > 0)
+        fit = _weighted_line(ms[use], np.log(p[use]), err[use] / p[use])
+        out["gamma"].append(np.nan if fit is None else fit[1])
+        out["gamma_err"].append(np.nan if fit is None else float(np.sqrt(fit[2][1, 1])))
+        out["contrast"].append(float(p[-1] / p[0]) if p[0] > 0 else np.inf)
+        out["bin_s"].append(ms), out["p"].append(p), out["p_err"].append(err), out["count"].append(n)
+    for key in ("bin_s", "p", "p_err", "count"):
+        out[key] = np.array(out[key])
+    for key in ("skewness", "excess_kurtosis", "roc_auc", "gamma", "gamma_err", "contrast", "rearranging_fraction"):
+        out[key] = np.array(out[key], float)
+    # Arrhenius per bin across temperatures
+    nb = len(edges) - 1
+    de, sg, chi2, dof = (np.full(nb, np.nan) for _ in range(4))
+    if len(temps) >= 2:
+        invT = 1 / np.array(temps)
+        for b in range(nb):
+            p, e, n = out["p"][:, b], out["p_err"][:, b], out["count"][:, b]
+            ok = (n >= min_count) & (p > 0)
+            fit = _weighted_line(invT[ok], np.log(p[ok]), e[ok] / p[ok])
+            if fit is not None:
+                sg[b], de[b], chi2[b], dof[b] = fit[0], -fit[1], fit[3], fit[4]
+    out.update(delta_e=de, sigma=sg, arrhenius_chi2=chi2, arrhenius_dof=dof)
+    with np.errstate(invalid="ignore"):
+        tot_chi2, tot_dof = np.nansum(chi2), np.nansum(dof)
+    out["arrhenius_p_value"] = float(stats.chi2.sf(tot_chi2, tot_dof)) if tot_dof > 0 else np.nan
+    out["arrhenius_chi2_per_dof"] = float(tot_chi2 / tot_dof) if tot_dof > 0 else np.nan
+    out["delta_e_range"] = float(np.nanmax(de) - np.nanmin(de)) if np.isfinite(de).sum() >= 2 else np.nan
+    out["sigma_range"] = float(np.nanmax(sg) - np.nanmin(sg)) if np.isfinite(sg).sum() >= 2 else np.nan
+    return out
+
+
+def _chain(name: str, files: List[Path], workdir: Path, *, phop_threshold, phop_window, species, cluster, lattice,
+           size, seeds, duration, echo, fixed=None) -> dict:
+    """measure -> compose (every temperature) -> compare against the MD; returns the numbers or a failure."""
+    from trsp_core.compare import compare as run_compare, md_inputs, write_outputs as write_compare
+    from trsp_core.io import write_dataset
+    from trsp_core.measure import MeasureOptions, concat, load, measure as run_measure, write_outputs
+    from trsp_core.spec import compose
+
+    opts = MeasureOptions(phop_threshold=phop_threshold, phop_window=phop_window, species=species,
+                          cluster=cluster, lattice=lattice, name=name, fixed=dict(fixed or {}))
+    by_t: dict[float, list] = {}
+    for p in files:
+        d = load(p, opts)
+        by_t.setdefault(d.temperature, []).append(d)
+    res = run_measure([v[0] if len(v) == 1 else concat(v) for v in by_t.values()], opts)
+    paths = write_outputs(res, workdir / "measure", figures=False)
+    out = {"T0": res.params.T0, "xi": res.params.xi, "C1": res.params.C1, "status": "ok"}
+    if not res.valid:
+        out["status"] = f"measure: parameters invalid: {res.failures[0]}"
+        return out
+    models = []
+    for T in sorted(by_t):
+        model = compose(descriptor="gaussian", params=paths["params"], temperature=T, size=size, cluster=cluster,
+                        lattice=lattice)
+        ds = model.run(seeds=seeds, duration=duration, observables=["overlap", "s4"])
+        models.append(write_dataset(ds, workdir / f"model_T{T:g}.nc"))
+        if echo:
+            echo(f"  {name}: composed and ran T = {T:g}")
+    md = md_inputs(files, species=species, phop_threshold=phop_threshold, phop_window=phop_window)
+    cmp = run_compare(md, models, warn=False)
+    write_compare(cmp, workdir / "compare", figures=False)
+    src = [str(s) for s in cmp.source.values]
+    model_src = next(s for s in src if s.startswith("model"))
+    md_src = "md:phop" if "md:phop" in src else next(s for s in src if s.startswith("md"))
+    for var in ("tau_alpha", "chi4_star"):
+        m = cmp[var].sel(source=model_src).values.astype(float)
+        d = cmp[var].sel(source=md_src).values.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lr = np.log(m / d)
+        out[f"{var}_model"], out[f"{var}_md"] = m, d
+        out[f"{var}_log_error"] = float(np.sqrt(np.nanmean(lr ** 2))) if np.isfinite(lr).any() else np.nan
+    out["compare_temperatures"] = cmp.temperature.values.astype(float)
+    return out
+
+
+@app.command()
+def assess(
+    traj: List[Path] = typer.Argument(..., help="MD trajectories (one or more per temperature)"),
+    out: Path = typer.Option(Path("trsp_assess"), "--out", help="output directory"),
+    descriptor: Optional[List[str]] = typer.Option(None, "--descriptor",
+                                                   help="descriptor NAME or FILE.json (repeatable; default: every "
+                                                   "registered one that needs no parameter file)"),
+    param: Optional[List[str]] = typer.Option(None, "--param", help="NAME.KEY=VALUE, e.g. softness.model=m.json"),
+    species: int = typer.Option(0, help="particle type analysed (0 = A)"),
+    phop_threshold: float = typer.Option(0.2, help="rearranging: p_hop > threshold"),
+    window: int = typer.Option(10, help="p_hop window (frames) when a file has no phop"),
+    bins: int = typer.Option(8, help="S bins (quantiles of the pooled values) for P(R|S)"),
+    chain: Optional[bool] = typer.Option(None, "--chain/--no-chain",
+                                         help="measure -> compose -> compare per descriptor (default: with >= 2 "
+                                         "temperatures)"),
+    size: int = typer.Option(12, help="lattice size L of the composed models"),
+    seeds: int = typer.Option(4, help="seeds per composed model"),
+    duration: Optional[float] = typer.Option(None, help="frames per model run (default: the model's)"),
+    cluster: str = typer.Option("plaquette", help="cluster rule of the composed models"),
+    lattice: str = typer.Option("cubic", help="lattice of the composed models"),
+    fix: Optional[List[str]] = typer.Option(None, "--fix", help="NAME=VALUE passed to `trsp measure --fix` for "
+                                            "every descriptor (repeatable), e.g. T0=0.74"),
+    figures: bool = typer.Option(True, help="write fig_assess.png"),
+):
+    """Assess descriptors on MD: Gaussianity, P(R|S) (contrast, ROC AUC, Arrhenius fit), then
+    measure -> compose -> compare, and rank them; writes assess.nc, assess.md and a figure."""
+    from trsp_core.md.mdio import read_netcdf
+    from trsp_core.plugin.registry import default_registry
+
+    try:
+        reg = default_registry()
+        grouped: dict[str, dict] = {}
+        for item in param or []:
+            head, sep, value = item.partition("=")
+            dname, dot, key = head.partition(".")
+            if not (sep and dot and key):
+                raise ParameterError(f"parameter '--param' must be NAME.KEY=VALUE, got {item!r}")
+            grouped.setdefault(dname.strip(), {})[key.strip()] = value.strip()
+        fixed = {}
+        for item in fix or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ParameterError(f"parameter '--fix' must be NAME=VALUE, got {item!r}")
+            fixed[key.strip()] = value.strip()
+        names = descriptor or [n for n in reg.names("structural") if n != "softness" or "softness" in grouped]
+        results, nc_files = {}, {}
+        for name in names:
+            desc = resolve(name, grouped.get(name))
+            work = out / desc.name
+            desc, written = compute_files(desc, traj, work / "values", window=window, directory=True)
+            nc_files[desc.name] = written
+            vals, flags = {}, {}
+            for path in written:
+                t = read_netcdf(path)
+                sel = t.types == species
+                s, p = t.columns["descriptor"][:, sel], t.columns["phop"][:, sel]
+                ok = np.all(np.isfinite(p), axis=1) & np.all(np.isfinite(s), axis=1)
+                T = float(t.temperature)
+                vals.setdefault(T, []).append(s[ok].ravel())
+                flags.setdefault(T, []).append((p[ok] > phop_threshold).ravel())
+            vals = {T: np.concatenate(v) for T, v in vals.items()}
+            flags = {T: np.concatenate(v) for T, v in flags.items()}
+            st = structural_statistics(vals, flags, n_bins=bins)
+            st["sign"] = int(desc.sign)
+            run_chain = (len(vals) >= 2) if chain is None else chain
+            if run_chain:
+                try:
+                    st["chain"] = _chain(desc.name, written, work, phop_threshold=phop_threshold,
+                                         phop_window=window, species=species, cluster=cluster, lattice=lattice,
+                                         size=size, seeds=seeds, duration=duration, echo=typer.echo,
+                                         fixed=fixed)
+                except TRSPError as exc:
+                    st["chain"] = {"status": f"failed: {exc}"}
+            else:
+                st["chain"] = {"status": "skipped: needs >= 2 temperatures" if len(vals) < 2 else "skipped"}
+            results[desc.name] = st
+            typer.echo(f"{desc.name}: skew {np.mean(st['skewness']):+.3f}, excess kurtosis "
+                       f"{np.mean(st['excess_kurtosis']):+.3f}, ROC AUC {np.nanmean(st['roc_auc']):.3f}, "
+                       f"P(R|S) contrast {np.mean(st['contrast']):.2f}; chain: {st['chain']['status']}")
+        paths = write_assessment(results, out, figures=figures)
+    except TRSPError as exc:
+        _fail(exc)
+    for k, p in paths.items():
+        typer.echo(f"{k}: {p}")
+
+
+def ranking(results: dict) -> list[tuple[str, float, str]]:
+    """(name, score, basis), best first: the model's rms log error on tau_alpha and chi4* when every
+    descriptor has it, else |ROC AUC - 1/2| of S for rearrangements (structure only)."""
+    chained = {n: r["chain"] for n, r in results.items() if r["chain"].get("status") == "ok"}
+    if chained and len(chained) == len(results):
+        score = {n: c["tau_alpha_log_error"] + c["chi4_star_log_error"] for n, c in chained.items()}
+        return sorted(((n, s, "rms ln(model/MD) tau_alpha + chi4*") for n, s in score.items()),
+                      key=lambda t: (not np.isfinite(t[1]), t[1]))
+    score = {n: float(np.nanmean(r["roc_auc"])) for n, r in results.items()}
+    return sorted(((n, s, "ROC AUC of S for rearranging particle-frames") for n, s in score.items()),
+                  key=lambda t: -t[1] if np.isfinite(t[1]) else np.inf)
+
+
+def write_assessment(results: dict, out: Path, *, figures: bool = True) -> dict:
+    import xarray as xr
+
+    from trsp_core.io import write_dataset
+    from trsp_core.io.atomic import atomic_write_text
+    from trsp_core.io.provenance import provenance
+
+    names = list(results)
+    temps = results[names[0]]["temperature"]
+    nb = results[names[0]]["p"].shape[1]
+    per_t = ("skewness", "excess_kurtosis", "roc_auc", "gamma", "gamma_err", "contrast", "rearranging_fraction")
+    long = {"skewness": "skewness of S", "excess_kurtosis": "excess kurtosis of S",
+            "roc_auc": "ROC AUC of S for rearranging particle-frames", "gamma": "d ln P(R|S) / dS",
+            "gamma_err": "error of gamma", "contrast": "P(R|S) top bin / bottom bin",
+            "rearranging_fraction": "fraction of particle-frames rearranging"}
+    data = {k: (("descriptor", "temperature"), np.array([results[n][k] for n in names]),
+                {"units": "1", "long_name": long[k]}) for k in per_t}
+    for k, ln in (("bin_s", "mean S in the bin"), ("p", "P(R|S)"), ("p_err", "binomial error of P(R|S)"),
+                  ("count", "particle-frames in the bin")):
+        data[k] = (("descriptor", "temperature", "s_bin"), np.array([results[n][k] for n in names]),
+                   {"units": "1", "long_name": ln})
+    for k, ln in (("delta_e", "DeltaE(S) from ln P = Sigma - DeltaE/T"), ("sigma", "Sigma(S)")):
+        data[k] = (("descriptor", "s_bin"), np.array([results[n][k] for n in names]),
+                   {"units": "MD energy" if k == "delta_e" else "1", "long_name": ln})
+    scal = ("delta_e_range", "sigma_range", "arrhenius_p_value", "arrhenius_chi2_per_dof")
+    for k in scal:
+        data[k] = (("descriptor",), np.array([results[n][k] for n in names], float), {"units": "1", "long_name": k})
+    for k in ("T0", "xi", "tau_alpha_log_error", "chi4_star_log_error"):
+        data[k] = (("descriptor",), np.array([float(results[n]["chain"].get(k, np.nan)) for n in names]),
+                   {"units": "1", "long_name": f"{k} (measure -> compose -> compare)"})
+    data["sign"] = (("descriptor",), np.array([results[n]["sign"] for n in names], np.int32),
+                    {"long_name": "orientation: S = sign * standardised raw value"})
+    data["chain_status"] = (("descriptor",), np.array([results[n]["chain"]["status"] for n in names], dtype=object),
+                            {"long_name": "measure -> compose -> compare outcome"})
+    rank = ranking(results)
+    ds = xr.Dataset(data, coords={"descriptor": names, "temperature": temps, "s_bin": np.arange(nb)},
+                    attrs={**provenance(), "title": "trsp descriptors assess", "ranking": " > ".join(r[0] for r in rank),
+                           "ranking_basis": rank[0][2]})
+    out = Path(out)
+    paths = {"netcdf": write_dataset(ds, out / "assess.nc")}
+    lines = ["# Descriptor assessment", "",
+             f"Temperatures: {', '.join(f'{t:g}' for t in temps)}. S standardised over all files, "
+             "species-wise; statistics on the analysed species' valid particle-frames.", "",
+             "| descriptor | sign | skewness | excess kurtosis | ROC AUC | gamma = dlnP/dS | P(R|S) top/bottom | "
+             "DeltaE range | Sigma range | Arrhenius chi2/dof | T0 | xi | tau_alpha err | chi4* err | chain |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    f = lambda v, p=3: "n/a" if v is None or not np.isfinite(v) else f"{v:.{p}g}"  # noqa: E731
+    for n in names:
+        r, c = results[n], results[n]["chain"]
+        lines.append(f"| {n} | {r['sign']:+d} | {f(np.mean(r['skewness']))} | {f(np.mean(r['excess_kurtosis']))} | "
+                     f"{f(np.nanmean(r['roc_auc']))} | {f(np.nanmean(r['gamma']))} | {f(np.mean(r['contrast']))} | "
+                     f"{f(r['delta_e_range'])} | {f(r['sigma_range'])} | {f(r['arrhenius_chi2_per_dof'])} | "
+                     f"{f(c.get('T0', np.nan))} | {f(c.get('xi', np.nan))} | {f(c.get('tau_alpha_log_error', np.nan))}"
+                     f" | {f(c.get('chi4_star_log_error', np.nan))} | {c['status']} |")
+    lines += ["", f"Ranking ({rank[0][2]}): " + " > ".join(f"{n} ({f(s)})" for n, s, _ in rank), "",
+              "Per-temperature values are averaged over temperatures in this table; assess.nc has them per T."]
+    atomic_write_text(out / "assess.md", "\n".join(lines) + "\n")
+    paths["report"] = out / "assess.md"
+    if figures:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for n in names:
+            r = results[n]
+            for i, T in enumerate(temps):
+                axes[0].errorbar(r["bin_s"][i], r["p"][i], r["p_err"][i], marker="o", ms=3,
+                                 label=f"{n} T={T:g}" if len(temps) > 1 else n)
+        axes[0].set(yscale="log", xlabel="S (standardised, oriented)", ylabel="P(R|S)")
+        axes[0].legend(fontsize=7)
+        x = np.arange(len(names))
+        axes[1].bar(x - 0.2, [np.mean(results[n]["skewness"]) for n in names], 0.4, label="skewness")
+        axes[1].bar(x + 0.2, [np.mean(results[n]["excess_kurtosis"]) for n in names], 0.4, label="excess kurtosis")
+        axes[1].set_xticks(x, names, rotation=30, fontsize=8)
+        axes[1].axhline(0, color="k", lw=0.5)
+        axes[1].legend(fontsize=8)
+        fig.tight_layout()
+        from trsp_core.io.atomic import atomic_path
+
+        with atomic_path(out / "fig_assess.png") as tmp:
+            fig.savefig(tmp, format="png", dpi=120)
+        plt.close(fig)
+        paths["figure"] = out / "fig_assess.png"
+    return paths
