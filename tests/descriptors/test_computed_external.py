@@ -59,7 +59,7 @@ def _run(args, root):
                           capture_output=True, text=True, env=env, timeout=600)
 
 
-def test_third_party_descriptor_runs_through_compute(tmp_path):
+def test_third_party_descriptor_runs_through_compute_and_assess(tmp_path):
     from trsp_core.md.mdio import Trajectory, read_netcdf, read_trajectory, write_netcdf
 
     _install(tmp_path)
@@ -70,7 +70,7 @@ def test_third_party_descriptor_runs_through_compute(tmp_path):
     assert {"q6", "w6", "voronoi-volume", "s2", "fivefold", "softness"} <= set(rows)
 
     ka = read_trajectory("tests/fixtures/ka/ka_T055.npz")
-    src = write_netcdf(Trajectory(positions=ka.positions[:20], types=ka.types, box=ka.box, dt=ka.dt,
+    src = write_netcdf(Trajectory(positions=ka.positions[:12], types=ka.types, box=ka.box, dt=ka.dt,
                                   temperature=ka.temperature), tmp_path / "t.nc")
     out = tmp_path / "nc.nc"
     p = _run(["descriptors", "compute", "neighbour-count", str(src), "--param", "r_max=1.3", "--out", str(out)],
@@ -85,7 +85,17 @@ def test_third_party_descriptor_runs_through_compute(tmp_path):
     # S = -(count - mean_A) / std_A on species A: ordering reversed, exactly linear in the count
     slope, icpt = np.polyfit(count[a], s[0, a], 1)
     assert slope < 0 and np.allclose(s[0, a], slope * count[a] + icpt)
-    assert abs(s[:, a].mean()) < 1e-9 and np.isfinite(back.columns["phop"][5:15]).all()
+    assert abs(s[:, a].mean()) < 1e-9 and np.isfinite(back.columns["phop"][5:7]).all()
+
+    p = _run(["descriptors", "assess", str(src), "--descriptor", "neighbour-count", "--descriptor", "q6",
+              "--param", "neighbour-count.r_max=1.3", "--out", str(tmp_path / "assess"), "--no-figures"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    import xarray as xr
+
+    with xr.open_dataset(tmp_path / "assess" / "assess.nc") as ds:
+        assert list(ds.descriptor.values) == ["neighbour-count", "q6"]
+        assert int(ds.sign.sel(descriptor="neighbour-count")) == -1
+        assert np.isfinite(ds.roc_auc.sel(descriptor="neighbour-count").values).all()
 
 
 def test_without_the_distribution_it_is_unknown(tmp_path):
