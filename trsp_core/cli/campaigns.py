@@ -107,8 +107,8 @@ def _check_campaign(*, seeds, seed, duration, tau_factor, max_duration, backend,
     resolve_backend(backend)
     if workers is not None and workers < 1:
         _fail(f"--workers must be >= 1 (omit it for one worker per core), got {workers}")
-    check_output_dir(out, "--out")
     _check_scheduler(scheduler)
+    check_output_dir(out, "--out")  # last: it creates the directory
 
 
 def _run_campaign(fn, **kwargs) -> dict:
