@@ -56,23 +56,43 @@ def check_box(box, r_max: float, what: str) -> None:
                              "in every direction (minimum image)")
 
 
-def neighbour_pairs(box, positions, shell: Shell):
-    """(i, j, r_ij vectors (M, d) pointing i -> j, distances (M,)), sorted by i, each ordered pair once."""
-    import freud
+NEIGHBOUR_BACKENDS = ("freud", "scipy")
 
-    fbox, pts = freud_system(box, positions)
+
+def neighbour_pairs(box, positions, shell: Shell, backend: str = "freud", sort_j: bool = True):
+    """(i, j, r_ij vectors (M, d) pointing i -> j, distances (M,)), grouped by i (and j ascending
+    within each i if ``sort_j``), each ordered pair once.
+
+    ``backend``: freud's AABB query (default) or scipy's periodic cKDTree (cutoff only; the
+    same pairs, several times faster for long cutoffs such as s2's 3.5).
+    """
+    box = np.asarray(box, float)
+    positions = np.asarray(positions, float)
+    if backend not in NEIGHBOUR_BACKENDS:
+        raise ParameterError(f"parameter 'neighbours' must be one of {NEIGHBOUR_BACKENDS}, got {backend!r}")
     if shell.num_neighbors is None:
         check_box(box, shell.r_max, "neighbour query")
-    nq = freud.locality.AABBQuery(fbox, pts)
-    nl = nq.query(pts, shell.query_args()).toNeighborList(sort_by_distance=False)
-    i = np.asarray(nl.query_point_indices, np.int64)
-    j = np.asarray(nl.point_indices, np.int64)
-    d = positions.shape[1]
+    if backend == "scipy" and shell.num_neighbors is None:
+        from scipy.spatial import cKDTree
+
+        pts = positions - box * np.floor(positions / box)
+        pts = np.where(pts >= box, 0.0, pts)   # floor rounding can give exactly L
+        pairs = cKDTree(pts, boxsize=box).query_pairs(shell.r_max, output_type="ndarray")
+        i = np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(np.int64)
+        j = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.int64)
+    else:
+        import freud
+
+        fbox, fpts = freud_system(box, positions)
+        nq = freud.locality.AABBQuery(fbox, fpts)
+        nl = nq.query(fpts, shell.query_args()).toNeighborList(sort_by_distance=False)
+        i = np.asarray(nl.query_point_indices, np.int64)
+        j = np.asarray(nl.point_indices, np.int64)
+    order = np.lexsort((j, i)) if sort_j else np.argsort(i, kind="stable")
+    i, j = i[order], j[order]
     # vectors in float64 by minimum image (freud's are float32)
-    vec = pts[j, :d] - pts[i, :d]
-    vec -= np.asarray(box, float) * np.round(vec / np.asarray(box, float))
-    order = np.lexsort((j, i))
-    i, j, vec = i[order], j[order], vec[order]
+    vec = positions[j] - positions[i]
+    vec -= box * np.round(vec / box)
     return i, j, vec, np.sqrt(np.sum(vec * vec, axis=1))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from trsp_core.errors import ParameterError
 from trsp_core.plugin.interfaces import ComputedDescriptor
 from trsp_core.validators import parameter
-from descriptors.structural._neighbours import Shell, csr, neighbour_pairs
+from descriptors.structural._neighbours import NEIGHBOUR_BACKENDS, Shell, csr, neighbour_pairs
 
 GAUSS_WIDTHS = 5.0  # pairs farther than 5 s from a grid point add < exp(-12.5) ~ 4e-6 of the peak there
 
@@ -25,11 +25,13 @@ GAUSS_WIDTHS = 5.0  # pairs farther than 5 s from a grid point add < exp(-12.5) 
 @attrs.frozen
 class EntropyParams:
     """``r_max``: upper limit r_m of the integral (sigma_AA); ``sigma``: Gaussian width s of each
-    pair's contribution to g_i(r); ``n_bins``: integration intervals on [0, r_m]."""
+    pair's contribution to g_i(r); ``n_bins``: integration intervals on [0, r_m];
+    ``neighbours``: the pair search, freud (AABB query) or scipy (periodic cKDTree), same pairs."""
 
     r_max: float = attrs.field(default=3.0, converter=float, validator=parameter.positive)
     sigma: float = attrs.field(default=0.1, converter=float, validator=parameter.positive)
     n_bins: int = attrs.field(default=300, converter=int, validator=parameter.positive)
+    neighbours: str = attrs.field(default="freud", validator=attrs.validators.in_(NEIGHBOUR_BACKENDS))
 
     def __attrs_post_init__(self):
         if self.r_max / self.n_bins > self.sigma / 2:
@@ -44,15 +46,26 @@ def _s2_kernel(offsets, dist, n, r_grid, weights, sigma, rho, dim):  # pragma: n
     dr = r_grid[1] - r_grid[0]
     reach = GAUSS_WIDTHS * sigma
     norm = 1.0 / math.sqrt(2.0 * math.pi * sigma * sigma)
+    delta = dr / sigma
+    m_max = int(math.ceil(2 * reach / dr)) + 2
+    c = np.empty(m_max + 1)
+    for m in range(m_max + 1):
+        c[m] = math.exp(-0.5 * m * m * delta * delta)
     for i in numba.prange(n):
         h = np.zeros(nb)
         for p in range(offsets[i], offsets[i + 1]):
             d = dist[p]
             lo = max(0, int(math.floor((d - reach) / dr)))
             hi = min(nb - 1, int(math.ceil((d + reach) / dr)))
+            # Gaussian recurrence on the grid: x_m = x0 + m delta,
+            # exp(-x_m^2/2) = exp(-x0^2/2) exp(-x0 delta)^m exp(-m^2 delta^2/2): two exp per pair
+            x0 = (r_grid[lo] - d) / sigma
+            g0 = norm * math.exp(-0.5 * x0 * x0)
+            q = math.exp(-x0 * delta)
+            qm = 1.0
             for k in range(lo, hi + 1):
-                x = (r_grid[k] - d) / sigma
-                h[k] += norm * math.exp(-0.5 * x * x)
+                h[k] += g0 * qm * c[k - lo]
+                qm *= q
         acc = 0.0
         for k in range(nb):
             r = r_grid[k]
@@ -89,7 +102,7 @@ class ExcessEntropy(ComputedDescriptor):
         box = np.asarray(box, float)
         n, dim = positions.shape
         shell = Shell(r_max=p.r_max + GAUSS_WIDTHS * p.sigma)
-        i, j, _, dist = neighbour_pairs(box, positions, shell)
+        i, j, _, dist = neighbour_pairs(box, positions, shell, backend=p.neighbours, sort_j=False)
         offsets, _ = csr(i, j, n)
         rho = n / float(np.prod(box))
         r, w = self.grid()

@@ -14,15 +14,16 @@ import numpy as np
 
 from trsp_core.plugin.interfaces import ComputedDescriptor
 from trsp_core.validators import parameter
-from descriptors.structural._neighbours import Shell, csr, neighbour_pairs
+from descriptors.structural._neighbours import NEIGHBOUR_BACKENDS, Shell, csr, neighbour_pairs
 
 
 @attrs.frozen
 class FiveFoldParams:
     """``r_max``: the bond cutoff (sigma_AA), species-blind (default 1.4, the first minimum of the
-    KA liquid's total g(r) at density 1.2)."""
+    KA liquid's total g(r) at density 1.2); ``neighbours``: freud (AABB query) or scipy (cKDTree)."""
 
     r_max: float = attrs.field(default=1.4, converter=float, validator=parameter.positive)
+    neighbours: str = attrs.field(default="freud", validator=attrs.validators.in_(NEIGHBOUR_BACKENDS))
 
 
 @numba.njit(cache=True)
@@ -93,6 +94,6 @@ class FiveFold(ComputedDescriptor):
 
     def compute_frame(self, box, positions, types):
         n = positions.shape[0]
-        i, j, _, _ = neighbour_pairs(box, positions, Shell(r_max=self.params.r_max))
+        i, j, _, _ = neighbour_pairs(box, positions, Shell(r_max=self.params.r_max), backend=self.params.neighbours)
         offsets, nbrs = csr(i, j, n)
         return _fivefold_kernel(offsets, nbrs, n)

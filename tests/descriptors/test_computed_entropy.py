@@ -28,12 +28,13 @@ def direct_s2(box, pos, r_max, sigma, n_bins):
     return out
 
 
-def test_matches_direct_loop():
+@pytest.mark.parametrize("neighbours", ["freud", "scipy"])
+def test_matches_direct_loop(neighbours):
     rng = np.random.default_rng(5)
     box = np.full(3, 7.5)
     cells = np.array([[i, j, k] for i in range(5) for j in range(5) for k in range(5)], float) * 1.5
     pos = cells + rng.normal(0, 0.2, cells.shape)
-    got = ExcessEntropy({"r_max": 3.0, "sigma": 0.1, "n_bins": 300}).raw((box, pos))[0]
+    got = ExcessEntropy({"r_max": 3.0, "sigma": 0.1, "n_bins": 300, "neighbours": neighbours}).raw((box, pos))[0]
     ref = direct_s2(box, pos, 3.0, 0.1, 300)
     assert np.std(ref) > 0.05
     # the kernel drops pair contributions beyond 5 sigma from a grid point (< 4e-6 of the peak)

@@ -50,12 +50,13 @@ def test_crystals_have_no_fivefold_bonds(kind, r_max):
     assert np.all(f5 == 0)
 
 
-def test_ka_frame_matches_direct_loop():
+@pytest.mark.parametrize("neighbours", ["freud", "scipy"])
+def test_ka_frame_matches_direct_loop(neighbours):
     from trsp_core.md.mdio import read_trajectory
 
     t = read_trajectory(FIXTURE)
     box, pos = t.box, t.positions[0]
-    got = FiveFold({"r_max": 1.4}).raw((box, pos))[0]
+    got = FiveFold({"r_max": 1.4, "neighbours": neighbours}).raw((box, pos))[0]
     ref = direct_fivefold(box, pos, 1.4)
     assert 0.05 < np.mean(ref) < 0.6 and np.std(ref) > 0.05
     assert np.array_equal(got, ref)

@@ -84,7 +84,7 @@ def test_save_and_load_round_trip(tmp_path, ka):
     d = d.fit(sys)
     path = save_descriptor(d, tmp_path / "f5.json")
     data = json.loads(path.read_text())
-    assert data["descriptor"] == "fivefold" and data["parameters"] == {"r_max": 1.35}
+    assert data["descriptor"] == "fivefold" and data["parameters"] == {"r_max": 1.35, "neighbours": "freud"}
     assert data["sign"] == -1 and set(data["versions"]) >= {"trsp", "numpy", "freud-analysis", "numba"}
     back = load_descriptor(path)
     assert back.params == d.params and back.standardisation == d.standardisation
