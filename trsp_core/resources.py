@@ -68,8 +68,11 @@ class Estimate:
     parts: dict = field(default_factory=dict)
 
     def line(self) -> str:
+        workers = self.parts.get("workers")
+        per = (f" ({workers} worker(s) x {_bytes(self.parts['per_worker'])} + client)" if workers else
+               f" (client; {_bytes(self.parts['per_worker'])} per remote worker)") if workers is not None else ""
         return (f"{self.what}: size {self.size} ({self.n_sites:,} sites), {self.n_runs} run(s) of ~"
-                f"{_num(self.events_per_run)} events: estimated peak memory {_bytes(self.memory_bytes)}, "
+                f"{_num(self.events_per_run)} events: estimated peak memory {_bytes(self.memory_bytes)}{per}, "
                 f"time ~{_dur(self.time_s)}")
 
     def to_dict(self) -> dict:
@@ -168,11 +171,11 @@ def _campaign(what, points, seeds, n_workers, backend, fields_per_event) -> Esti
     reduce = max(BASE_BYTES + (fields_per_event + OVERLAP_EVENT_SITE_BYTES * m) * e * seeds
                  + OVERLAP_SITE_BYTES * n for _, n, m, e in points) if fields_per_event else 0.0
     client = BASE_BYTES + max(BUILD_SITE_BYTES * n for _, n, _, _ in points)
-    workers = max(1, int(n_workers))
+    workers = max(0, int(n_workers))  # 0: remote workers, not on this machine
     mem = client + workers * max(worker, reduce)
     rate = EVENTS_PER_S.get(backend, EVENTS_PER_S["fast"])
     total_events = sum(e for _, _, _, e in points) * seeds
-    t = (total_events / rate + sum(BUILD_S_PER_SITE * n for _, n, _, _ in points) * seeds) / workers
+    t = (total_events / rate + sum(BUILD_S_PER_SITE * n for _, n, _, _ in points) * seeds) / max(1, workers)
     size, n, _, e = max(points, key=lambda p: p[1] * (1 + p[3]))
     return Estimate(what, size, n, max(p[3] for p in points), len(points) * seeds, mem, t,
                     {"client": client, "per_worker": max(worker, reduce), "workers": workers})
@@ -198,18 +201,19 @@ def estimate_sweep(variants, temperatures, *, seeds: int, duration: float | None
 def estimate_aging(models: dict, final_temperatures, *, size: int, seeds: int, duration: float | None,
                    tau_factor: float, max_duration: float, n_workers: int, backend: str = "fast") -> Estimate:
     """Aging campaign: runs keep their event log until the run file (snapshot means) is written."""
+    from trsp_core.campaigns.spec import normalise_variant
     from trsp_core.campaigns.tasks import model_spec
     from trsp_core.physics.timescales import auto_run_length
 
     points = []
     for variant in models.values():
         for T in final_temperatures:
-            spec = model_spec({**variant, "size": size}, T)
+            spec = model_spec(normalise_variant({**variant, "size": size}), T)
             n, _, m, tau, small = _probe(spec, size)
             dur = float(duration) if duration else auto_run_length(small, tau_factor, max_duration)
             points.append((int(size), n, m, _events(n, m, dur, tau)))
-    est = _campaign("trsp age", points, seeds, n_workers, backend, 80.0)
-    return est
+    # the runs drop their event log as it is produced (an event sink): no per-event memory
+    return _campaign("trsp age", points, seeds, n_workers, backend, 0.0)
 
 
 def check_fits(est: Estimate, available: float | None = None) -> Estimate:

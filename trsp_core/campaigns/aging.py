@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from trsp_core.io import write_dataset
 from trsp_core.backends.simulate import resolve_backend
 from trsp_core.campaigns.spec import normalise_variant, params_digest, variant_label
 from trsp_core.physics.timescales import auto_run_length
+from trsp_core.campaigns.lock import clean_stale_parts, directory_lock
 from trsp_core.campaigns.tasks import is_finished, load_runs, model_spec
+from trsp_core.resources import check_fits, estimate_aging
 
 #: the two models of Fig. 8: the TRSP model and the independent-site trap model
 AGING_MODELS = {
@@ -49,6 +52,10 @@ def aging_key(variant: dict, ti: float, tf: float, seed: int, duration: float, n
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 
+def _discard(*chunk) -> None:
+    """An event sink that keeps nothing."""
+
+
 def execute_aging_run(spec: dict) -> dict:
     path = Path(spec["path"])
     if is_finished(path):
@@ -58,8 +65,10 @@ def execute_aging_run(spec: dict) -> dict:
     t0 = time.perf_counter()
     model = model_spec(spec["variant"], spec["tf"]).build()
     times = time_grid(spec["duration"], spec["n_times"])
+    # the file keeps the snapshot means and end points only: the event log is dropped as it is
+    # produced (a sink), so a run's memory does not grow with its length
     run = model.simulate(spec["duration"], spec["seed"], backend=spec["backend"], snapshot_times=times,
-                         initial_temperature=spec["ti"])
+                         initial_temperature=spec["ti"], sink=_discard)
     ds = run_file([run], model, AGING_FIELDS, geometry=False, extra={
         "trsp_run_complete": 1, "seed": spec["seed"], "initial_temperature": spec["ti"],
         "n_events": run.n_events, "wall_s": time.perf_counter() - t0})
@@ -136,15 +145,44 @@ def run_aging(*, initial_temperature: float, final_temperatures: list[float], se
               size: int = 10, backend: str = "auto", duration: float | None = None, tau_factor: float = 20.0,
               max_duration: float = 2e5, n_times: int = 40, out: str | Path = "trsp_aging", scheduler: str = "local",
               n_workers: int | None = None, show_progress: bool = True, console=None, models=None, client=None) -> dict:
-    import contextlib
 
     from rich.console import Console
 
-    from trsp_core.campaigns.runner import open_client, run_tasks
 
     t0 = time.perf_counter()
     console = console or Console(stderr=True)
     out = Path(out)
+    local = client is None and scheduler == "local"
+    est = estimate_aging(models or AGING_MODELS, final_temperatures, size=size, seeds=seeds, duration=duration,
+                         tau_factor=tau_factor, max_duration=max_duration,
+                         n_workers=(n_workers or os.cpu_count() or 1) if local else 0, backend=resolve_backend(backend))
+    console.print(est.line())
+    check_fits(est)
+    with directory_lock(out, "aging campaign"):
+        n_parts = clean_stale_parts(out, out / "runs")
+        if n_parts:
+            console.print(f"removed {n_parts} stale temporary file(s) left by an interrupted writer")
+        try:
+            return _run_aging_locked(t0, console, out, initial_temperature, final_temperatures, seeds, seed, size,
+                                     backend, duration, tau_factor, max_duration, n_times, scheduler, n_workers,
+                                     show_progress, models, client)
+        except KeyboardInterrupt:
+            return _interrupted({"interrupted": True}, console, out)
+
+
+def _interrupted(summary: dict, console, out: Path) -> dict:
+    kept = sum(1 for p in (out / "runs").glob("aging-*.nc") if is_finished(p))
+    console.print(f"interrupted; {kept} runs kept, rerun to resume")
+    summary.update(interrupted=True, runs_kept=kept)
+    return summary
+
+
+def _run_aging_locked(t0, console, out, initial_temperature, final_temperatures, seeds, seed, size, backend, duration,
+                      tau_factor, max_duration, n_times, scheduler, n_workers, show_progress, models, client) -> dict:
+    import contextlib
+
+    from trsp_core.campaigns.runner import open_client, run_tasks
+
     (out / "runs").mkdir(parents=True, exist_ok=True)
     specs = plan_aging(initial_temperature, final_temperatures, seeds, seed, size, backend, duration, tau_factor,
                        max_duration, n_times, out, models)
@@ -160,7 +198,7 @@ def run_aging(*, initial_temperature: float, final_temperatures: list[float], se
     summary["runs_failed"] = len(res.failures)
     summary["interrupted"] = res.interrupted
     if res.interrupted:
-        return summary
+        return _interrupted(summary, console, out)
     ds = combine_aging(specs, initial_temperature)
     path = out / "aging.nc"
     write_dataset(ds, path)

@@ -41,8 +41,13 @@ def open_client(scheduler: str = "local", n_workers: int | None = None):
 
     if scheduler == "local":
         n = n_workers or os.cpu_count() or 1
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+        # Worker processes start with SIGINT ignored (an ignored signal stays ignored across
+        # exec, and Python then installs no KeyboardInterrupt handler): Ctrl-C reaches the
+        # whole process group, but only this client reacts, cancels and shuts the cluster
+        # down, instead of every worker printing its own traceback.
+        with _sigint_ignored():
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=40)
         client = Client(cluster)
         try:
             yield client
@@ -58,6 +63,21 @@ def open_client(scheduler: str = "local", n_workers: int | None = None):
         finally:
             with contextlib.suppress(Exception):
                 client.close(timeout=10)
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _running_count(client, keys: set) -> int:
@@ -93,6 +113,11 @@ def run_tasks(client, fn: Callable, items: Iterable[dict], *, key: Callable[[dic
                         TextColumn("[red]failed {task.fields[failed]}"),
                         TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not show,
                         transient=False)
+    lines = None
+    if show and not console.is_terminal:
+        from trsp_core.progress import LineProgress
+
+        lines = LineProgress(title)
     with progress:
         task = progress.add_task(title, total=len(items), running=0, failed=0)
         try:
@@ -116,8 +141,12 @@ def run_tasks(client, fn: Callable, items: Iterable[dict], *, key: Callable[[dic
                         continue
                     del pending[k]
                     f.release()
-                progress.update(task, completed=len(out.results) + len(out.failures),
-                                running=_running_count(client, set(pending)), failed=len(out.failures))
+                n_done = len(out.results) + len(out.failures)
+                running = _running_count(client, set(pending))
+                progress.update(task, completed=n_done, running=running, failed=len(out.failures))
+                if lines is not None and items:
+                    lines.title = f"{title}: done {n_done}/{len(items)}, running {running}, failed {len(out.failures)}"
+                    lines(n_done, len(items))
                 if pending:
                     time.sleep(poll)
         except KeyboardInterrupt:

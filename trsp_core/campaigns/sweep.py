@@ -19,6 +19,7 @@ The per-point reduction runs as a second set of tasks once the seeds are in.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -34,7 +35,9 @@ from trsp_core.physics.timescales import auto_run_length
 from trsp_core.campaigns.spec import (normalise_variant, run_key,
                                   variant_label)
 from trsp_core.campaigns.tasks import SWEEP_FIELDS, check_sweep_fields, combine_point, execute_run, is_finished, model_spec
+from trsp_core.campaigns.lock import clean_stale_parts, directory_lock
 from trsp_core.observables import required_fields
+from trsp_core.resources import check_fits, estimate_sweep
 
 XI4_NOTE = ("xi4 is NaN: no selected observable provides a variable named 'xi4' "
             "(select an S4 / Ornstein-Zernike observable with --observables)")
@@ -156,6 +159,13 @@ def combine_dataset(points, point_results, variants, spec: dict, all_points=None
     return ds
 
 
+def _interrupted(summary: dict, console, out: Path, t0: float) -> dict:
+    kept = _kept(out)
+    console.print(f"interrupted; {kept} runs kept, rerun to resume")
+    summary.update(interrupted=True, runs_kept=kept, wall_s=time.perf_counter() - t0)
+    return summary
+
+
 def run_sweep(
     *,
     variants: list[dict],
@@ -180,6 +190,13 @@ def run_sweep(
 
     ``client``: use an existing dask Client instead of ``scheduler``. ``on_client(client)``
     is called once the client exists (hook for tests and monitoring).
+
+    Before any model is built at full size, the memory and time are estimated
+    (printed; :class:`trsp_core.resources.ResourceError` if it cannot fit). ``out`` is
+    locked for the sweep (:mod:`trsp_core.campaigns.lock`: a second process on the same
+    directory is refused) and stale ``.part`` temporaries of killed writers are removed.
+    On Ctrl-C: one line, ``interrupted`` and ``runs_kept`` (finished files on disk) in
+    the summary.
     """
     t0 = time.perf_counter()
     console = console or Console(stderr=True)
@@ -188,9 +205,38 @@ def run_sweep(
     fields = check_sweep_fields(fields)
     observables = list(observables or default_observables(fields=fields))
     _check_observables(observables, fields)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
     variants = [normalise_variant(v) for v in variants]
     temperatures = [float(t) for t in temperatures]
+    # pre-flight: memory and time from small copies of the models, before any full-size build
+    local = client is None and scheduler == "local"
+    est = estimate_sweep(variants, temperatures, seeds=seeds, duration=duration, tau_factor=tau_factor,
+                         max_duration=max_duration, n_workers=(n_workers or os.cpu_count() or 1) if local else 0,
+                         backend=resolve_backend(backend), kicks="kicks" in fields)
+    console.print(est.line())
+    check_fits(est)
+    with directory_lock(out, "sweep"):
+        n_parts = clean_stale_parts(out, out / "runs")
+        if n_parts:
+            console.print(f"removed {n_parts} stale temporary file(s) left by an interrupted writer")
+        try:
+            return _run_sweep_locked(t0, console, out, variants, temperatures, seeds, seed, scheduler, n_workers,
+                                     backend, duration, tau_factor, max_duration, observables, show_progress,
+                                     client, on_client, fields)
+        except KeyboardInterrupt:
+            # Ctrl-C outside the task loop (cluster start-up, combine, shutdown): same one line
+            kept = _kept(out)
+            console.print(f"interrupted; {kept} runs kept, rerun to resume")
+            return {"out": str(out), "interrupted": True, "runs_kept": kept, "wall_s": time.perf_counter() - t0}
+
+
+def _kept(out: Path) -> int:
+    """Finished run files on disk (what a resumed sweep will not recompute)."""
+    return sum(1 for p in (out / "runs").glob("*.nc") if is_finished(p))
+
+
+def _run_sweep_locked(t0, console, out, variants, temperatures, seeds, seed, scheduler, n_workers, backend, duration,
+                      tau_factor, max_duration, observables, show_progress, client, on_client, fields) -> dict:
+    (out / "runs").mkdir(parents=True, exist_ok=True)
     runs, points = plan_runs(variants, temperatures, seeds, seed, out, backend, duration, tau_factor, max_duration,
                              fields)
     spec = {"variants": variants, "temperatures": temperatures, "seeds": seeds, "seed": seed, "backend": runs[0]["backend"],
@@ -218,9 +264,7 @@ def run_sweep(
             [{"run": describe_run(it), "variant": it["variant"], "temperature": it["temperature"], "seed": it["seed"],
               "error": msg} for it, msg in res.failures], indent=1, default=str))
         if res.interrupted:
-            summary["interrupted"] = True
-            summary["wall_s"] = time.perf_counter() - t0
-            return summary
+            return _interrupted(summary, console, out, t0)
         # reduction: one task per (variant, T), over the seeds that finished
         for p in points:
             p["observables"] = observables
@@ -229,9 +273,7 @@ def run_sweep(
         cres = run_tasks(cl, combine_point, live, key=key, describe=lambda p: f"{variant_label(p['variant'])} T={p['temperature']:g}",
                          title="combine", console=console, show=show_progress)
         if cres.interrupted:
-            summary["interrupted"] = True
-            summary["wall_s"] = time.perf_counter() - t0
-            return summary
+            return _interrupted(summary, console, out, t0)
     lookup = {(p["variant_index"], p["temperature"]): r for p, r in cres.results}
     ordered = [(p, lookup.get((p["variant_index"], p["temperature"]))) for p in live]
     ds = combine_dataset([p for p, _ in ordered], [r for _, r in ordered], variants, spec, all_points=points)
