@@ -179,14 +179,16 @@ def sweep(
                             scheduler=scheduler, n_workers=workers, backend=backend, duration=duration,
                             tau_factor=tau_factor, max_duration=max_duration, observables=obs,
                             show_progress=not json_out, fields=tuple(_strs(fields)))
+    if summary.get("interrupted"):
+        # run_sweep printed the one line "interrupted; N runs kept, rerun to resume"
+        if json_out:
+            typer.echo(json.dumps(summary))
+        raise typer.Exit(130)
     if json_out:
         typer.echo(json.dumps(summary))
     else:
         for k, v in summary.items():
             typer.echo(f"{k:>14}: {v}")
-    if summary.get("interrupted"):
-        typer.echo("interrupted: finished runs are kept; re-run the same command to resume", err=True)
-        raise typer.Exit(130)
     if summary.get("runs_failed"):
         typer.echo(f"{summary['runs_failed']} run(s) failed (see {out}/failures.json); re-run to retry them", err=True)
         raise typer.Exit(1)
@@ -241,9 +243,12 @@ def age(
                             seeds=seeds, seed=seed, size=size, backend=backend, duration=duration,
                             tau_factor=tau_factor, max_duration=max_duration, n_times=n_times, out=out,
                             scheduler=scheduler, n_workers=workers, show_progress=not json_out)
-    typer.echo(json.dumps(summary) if json_out else "\n".join(f"{k:>14}: {v}" for k, v in summary.items()))
     if summary.get("interrupted"):
+        # run_aging printed the one line "interrupted; N runs kept, rerun to resume"
+        if json_out:
+            typer.echo(json.dumps(summary))
         raise typer.Exit(130)
+    typer.echo(json.dumps(summary) if json_out else "\n".join(f"{k:>14}: {v}" for k, v in summary.items()))
     if summary.get("runs_failed"):
         raise typer.Exit(1)
 
