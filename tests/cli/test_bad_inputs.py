@@ -283,7 +283,8 @@ def test_peak_at_an_edge_is_not_a_number():
 
 
 @pytest.mark.parametrize("extra", [["--temperature", "0.3"],    # zero events
-                                   []])                          # chi4 still rising at the last lag
+                                   # chi4 still rising at the last lag; xi4 (S4, block chi4) at tau_alpha neither
+                                   ["--observables", "overlap,s4,block-chi4"]])
 def test_too_short_compose_reports_no_tau_alpha(capsys, monkeypatch, tmp_path, extra):
     out = tmp_path / "short.nc"
     code, stdout, err = run_cli(capsys, monkeypatch, "compose", "--size", "8", "--seeds", "2", "--duration", "20",
@@ -295,6 +296,8 @@ def test_too_short_compose_reports_no_tau_alpha(capsys, monkeypatch, tmp_path, e
     with xr.open_dataset(out) as ds:
         assert math.isnan(float(ds["tau_alpha"])) and math.isnan(float(ds["chi4_star"]))
         assert "--duration" in ds["tau_alpha"].attrs.get("comment", "")
+        for name in ("xi4_oz", "xi4_block"):
+            assert name not in ds or math.isnan(float(ds[name])), name
     # the human summary says it, never a number
     code, stdout, err = run_cli(capsys, monkeypatch, "compose", "--size", "8", "--seeds", "2", "--duration", "20",
                                 *extra, "--out", out)

@@ -255,15 +255,37 @@ def alpha_time(model, runs, n_lags: int = 48, n_origins: int = 64, picks=None):
     With ``picks`` (a sequence of index arrays, e.g. bootstrap resamples of the runs)
     also returns tau_alpha of every resample: (tau, array of resampled taus).
     """
-    from trsp_core.observables.overlap import chi4_from_samples, default_lags, overlap_samples, peak, resampled_peaks
+    tau, boot, _ = _alpha_time(model, runs, n_lags, n_origins, picks)
+    return tau if picks is None else (tau, boot)
+
+
+def _alpha_time(model, runs, n_lags: int = 48, n_origins: int = 64, picks=None):
+    """(tau, resampled taus or None, edge): ``edge`` if chi4 peaks at the first or last lag,
+    when tau is the lag window's edge and no measured alpha time."""
+    from trsp_core.observables.overlap import (chi4_from_samples, default_lags, overlap_samples, peak, peak_at_edge,
+                                               resampled_peaks)
 
     lags = default_lags(min(r.t_end for r in runs), n_lags)
     Q = overlap_samples(runs, model.cluster_sites, model.n_sites, lags, n_origins)
     _, chi4 = chi4_from_samples(Q, model.n_sites)
     tau = peak(lags, chi4)[0]
-    if picks is None:
-        return tau
-    return tau, resampled_peaks(Q, lags, model.n_sites, picks)[:, 0]
+    boot = None if picks is None else resampled_peaks(Q, lags, model.n_sites, picks)[:, 0]
+    return tau, boot, peak_at_edge(chi4)
+
+
+#: why xi4 is NaN when S4 / block chi4 would be evaluated at the lag window's edge
+EDGE_NOTE = ("xi4 not measured (NaN): chi4 peaks at the edge of the lag window, so tau_alpha is not measured; "
+             "use a longer --duration")
+
+
+def _unmeasured(ds: xr.Dataset, names) -> xr.Dataset:
+    import warnings
+
+    warnings.warn(EDGE_NOTE, stacklevel=3)
+    for name in names:
+        ds[name] = ds[name].copy(data=np.full_like(ds[name].values, np.nan, dtype=float))
+        ds[name].attrs["comment"] = EDGE_NOTE
+    return ds
 
 
 class FourPointStructureFactor(Observable):
@@ -293,8 +315,9 @@ class FourPointStructureFactor(Observable):
         runs = in_seed_order(runs)
         n = len(runs)
         picks = bootstrap_picks(n, self.n_boot) if n > 1 else []  # the resamples of Overlap's errors
+        edge = False
         if self.t is None:
-            t, tau_boot = alpha_time(model, runs, picks=picks)
+            t, tau_boot, edge = _alpha_time(model, runs, picks=picks)
             h = self.log_spread if picks else 0.0
         else:
             t, tau_boot, h = float(self.t), np.full(len(picks), float(self.t)), 0.0
@@ -344,6 +367,8 @@ class FourPointStructureFactor(Observable):
             coords={"q_shell": q},
         )
         ds.attrs["s4_log_time_offsets"] = offsets
+        if edge:
+            ds = _unmeasured(ds, ("S4_zero", "S4_zero_err", "xi4_oz", "xi4_oz_err", "xi4_oz_qxi", "xi4_oz_err_boot"))
         return ds
 
 
@@ -367,7 +392,7 @@ class BlockChi4(Observable):
         lat = model.lattice
         if len(set(lat.shape)) != 1:
             raise ValueError(f"block chi4 needs a lattice with equal sides, got {lat.shape}")
-        t = self.t if self.t is not None else alpha_time(model, runs)
+        t, _, edge = (self.t, None, False) if self.t is not None else _alpha_time(model, runs)
         I = indicator_fields(runs, model.cluster_sites, model.n_sites, t, self.n_origins)
         sides = np.arange(1, lat.shape[0] + 1)
         mom = block_chi4(I, lat.shape, sides)
@@ -379,7 +404,7 @@ class BlockChi4(Observable):
         chi_inf = infinite_chi4(g0, g1, xi, lat.spacing, lat.dim)
         fitted = block_scaling_model(lat, sides)(None, g0, g1, xi)
         side = xr.Variable("block_side", sides, {"units": "lattice spacings", "long_name": "block side L_B"})
-        return xr.Dataset(
+        ds = xr.Dataset(
             {
                 "chi4_block": var("block_side", chi, "1", "block four-point susceptibility N_B Var Q_B at tau_alpha"),
                 "chi4_block_err": var("block_side", err, "1", "bootstrap std error of block chi4 over seeds"),
@@ -393,3 +418,4 @@ class BlockChi4(Observable):
             },
             coords={"block_side": side},
         )
+        return _unmeasured(ds, ("xi4_block", "xi4_block_err", "chi4_inf")) if edge else ds
