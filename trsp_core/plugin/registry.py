@@ -36,7 +36,7 @@ OWN_DISTRIBUTION = "trsp"
 _CONTRACT = {
     "descriptor": ("an object with a parameters(params_file) method", lambda o: callable(getattr(o, "parameters", None))),
     "structural": ("a factory(params) -> ComputedDescriptor (e.g. the class)",
-                   lambda o: callable(o) and callable(getattr(o, "raw", None))),
+                   lambda o: callable(o) and (not isinstance(o, type) or callable(getattr(o, "raw", None)))),
     "lattice": ("a factory(size, spacing) -> Lattice", callable),
     "cluster": ("an object with orientations(lattice) and m",
                 lambda o: callable(getattr(o, "orientations", None)) and hasattr(o, "m")),
