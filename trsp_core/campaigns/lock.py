@@ -44,9 +44,11 @@ def directory_lock(directory: str | Path, what: str = "campaign"):
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    held = False
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = True
         except BlockingIOError:
             h = _holder(path)
             who = f"pid {h['pid']}" if "pid" in h else "another process"
@@ -62,8 +64,9 @@ def directory_lock(directory: str | Path, what: str = "campaign"):
         os.fsync(fd)
         yield path
     finally:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)  # released: no pid left to name (the file itself stays; unlinking races)
+        if held:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)  # released: no pid left to name (the file itself stays; unlinking races)
         os.close(fd)  # closing the descriptor releases the flock
 
 
