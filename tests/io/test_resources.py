@@ -1,0 +1,102 @@
+"""Pre-flight estimates against measured peak RSS, refusals, and batch progress lines."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+import trsp_core as trsp
+from trsp_core.progress import LineProgress
+from trsp_core.resources import ResourceError, check_fits, estimate_compose, estimate_sweep, parse_bytes
+
+TRSP = [sys.executable, "-c", "from trsp_core.cli import main; main()"]
+
+#: measured peak RSS / estimate was 0.80 to 0.97 over the calibration runs (docs/performance.md):
+#: the estimate is meant to be a slight over-estimate, never far off either way
+LOW, HIGH = 0.85, 1.6
+
+_MEASURE = """
+import json, resource, sys, warnings
+warnings.simplefilter("ignore")
+import trsp_core as trsp
+from trsp_core.io import write_dataset
+from trsp_core.streaming import compose_to_file
+size, duration, seeds, streamed, out = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5]
+model = trsp.ModelSpec(size=size).build()
+if streamed:
+    ds = compose_to_file(model, out, seeds=seeds, duration=duration)
+else:
+    ds = model.run(seeds=seeds, duration=duration)
+    write_dataset(ds, out)
+print(json.dumps({"peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  "events": int(ds.n_events.sum())}))
+"""
+
+
+def _measure(tmp_path, size, duration, seeds, streamed):
+    p = subprocess.run([sys.executable, "-c", _MEASURE, str(size), str(duration), str(seeds), str(int(streamed)),
+                        str(tmp_path / f"m{size}_{duration}.nc")], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("size,duration,seeds,streamed", [(48, 5.0, 2, True), (24, 8000.0, 2, False)])
+def test_estimate_against_measured_peak_rss(tmp_path, size, duration, seeds, streamed):
+    est = estimate_compose(trsp.ModelSpec(size=size), seeds=seeds, duration=duration, streamed=streamed)
+    got = _measure(tmp_path, size, duration, seeds, streamed)
+    # the event count is predicted from the mean rearrangement time (within the run-to-run scatter)
+    assert 0.7 < got["events"] / (est.events_per_run * seeds) < 1.4, (got, est)
+    ratio = est.memory_bytes / got["peak"]
+    assert LOW < ratio < HIGH, (est.memory_bytes / 2**20, got["peak"] / 2**20)
+
+
+def test_refusal_names_size_and_estimate():
+    est = estimate_compose(trsp.ModelSpec(size=1000), seeds=8, duration=None)
+    assert est.n_sites == 10**9 and est.memory_bytes > 100 * 2**30
+    with pytest.raises(ResourceError, match=r"size 1000 \(1,000,000,000 sites.*needs an estimated .*GiB"):
+        check_fits(est, available=16 * 2**30)
+    assert check_fits(estimate_compose(trsp.ModelSpec(size=8), seeds=2, duration=100), available=16 * 2**30)
+
+
+def test_compose_size_10000_refused_in_seconds_with_one_line():
+    p = subprocess.run([*TRSP, "compose", "--size", "10000", "--out", "/tmp/never-written.nc"], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    err = [ln for ln in p.stderr.splitlines() if ln.startswith("trsp: error:")]
+    assert len(err) == 1 and "size 10000" in err[0] and "TiB" in err[0], p.stderr
+    assert "estimated peak memory" in p.stderr  # the pre-flight line came first
+
+
+def test_sweep_refused_before_anything_is_written(tmp_path, monkeypatch):
+    from trsp_core.campaigns.sweep import run_sweep
+
+    monkeypatch.setenv("TRSP_MAX_MEMORY", "50M")
+    with pytest.raises(ResourceError, match="trsp sweep with size 6"):
+        run_sweep(variants=[{"size": 6}], temperatures=[0.6], seeds=2, out=tmp_path / "sw", show_progress=False)
+    assert not (tmp_path / "sw").exists()
+    est = estimate_sweep([{"size": 6}], [0.6, 0.7], seeds=2, duration=None, tau_factor=20, max_duration=2e5,
+                         n_workers=2)
+    assert est.n_runs == 4 and est.parts["workers"] == 2 and "2 worker(s)" in est.line()
+
+
+def test_parse_bytes():
+    assert parse_bytes("8G") == 8 * 2**30 and parse_bytes("512MiB") == 512 * 2**20 and parse_bytes("1000") == 1000
+
+
+def test_line_progress_prints_every_interval():
+    now = [0.0]
+    buf = io.StringIO()
+    p = LineProgress("trsp compose", every=30, stream=buf, clock=lambda: now[0])
+    for t in range(1, 101):
+        now[0] = t  # one second per call
+        p(t, 100, events=1000 * t)
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 4  # t = 30, 60, 90 and the final 100 %
+    assert lines[0] == "trsp compose: 30.0% done, 1,000 events/s, elapsed 30 s, ETA 1 min"
+    assert lines[-1].startswith("trsp compose: 100.0% done")
+    quiet = io.StringIO()
+    LineProgress("x", every=0, stream=quiet)(50, 100)
+    assert quiet.getvalue() == ""
