@@ -25,7 +25,8 @@ def test_statistics_on_known_data():
         s = rng.normal(size=400_000)
         vals[T] = s
         flags[T] = rng.random(s.size) < np.exp(1.0 - 2.5 / T + 0.5 * s)  # DeltaE = 2.5, Sigma = 1 + 0.5 S
-    st = structural_statistics(vals, flags, n_bins=8)
+    st = structural_statistics(vals, flags, n_bins=8, blocks={T: np.arange(400_000) // 80_000 for T in vals})
+    assert np.all((st["roc_auc_err"] > 0) & (st["roc_auc_err"] < 0.01))
     assert np.all(np.abs(st["skewness"]) < 0.02) and np.all(np.abs(st["excess_kurtosis"]) < 0.05)
     assert np.allclose(st["gamma"], 0.5, atol=0.05) and np.all(st["roc_auc"] > 0.6)
     assert np.allclose(st["delta_e"], 2.5, atol=0.15) and st["delta_e_range"] < 0.4
@@ -51,6 +52,7 @@ def test_assess_fixture_structure_only(tmp_path, ka):
         assert float(ds.excess_kurtosis.sel(descriptor="fivefold")[0]) == pytest.approx(stats.kurtosis(s))
         assert int(ds["count"].sel(descriptor="fivefold").sum()) == s.size
         assert set(ds.attrs["ranking"].split(" > ")) == {"q6", "fivefold"}
+        assert np.all(np.isfinite(ds.roc_auc_err.values)) and np.all(ds.roc_auc_err.values > 0)
         assert str(ds.chain_status.values[0]).startswith("skipped")
     md = (out / "assess.md").read_text()
     assert "| fivefold | -1 |" in md and "Ranking (ROC AUC" in md and (out / "fig_assess.png").is_file()

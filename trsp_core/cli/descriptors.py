@@ -191,6 +191,9 @@ def compute(
 
 
 # ------------------------------------------------------------------------ assess
+#: time blocks per trajectory file for the ROC AUC's standard error
+N_BLOCKS = 5
+
 def _binomial(flags: np.ndarray, s: np.ndarray, edges: np.ndarray):
     idx = np.clip(np.digitize(s, edges) - 1, 0, len(edges) - 2)
     nb = len(edges) - 1
@@ -217,21 +220,27 @@ def _weighted_line(x, y, yerr):
     return float(a), float(b), cov, chi2, int(ok.sum() - 2)
 
 
-def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count: int = 20) -> dict:
+def _auc(r, s):
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(r, s)) if 0 < r.sum() < r.size else np.nan
+
+
+def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count: int = 20,
+                          blocks: dict | None = None) -> dict:
     """Per temperature and pooled: Gaussianity, P(R|S), its contrast and ROC AUC; with >= 2
     temperatures the Arrhenius fit ln P(R|S) = Sigma(S) - DeltaE(S)/T per S bin.
 
     ``values[T]``, ``flags[T]``: 1D arrays of S and rearranging flags (valid particle-frames of
-    the analysed species).
+    the analysed species); ``blocks[T]`` (optional): a time-block label per sample, for the
+    ROC AUC's error (standard error over blocks: particle-frames are correlated in time).
     """
     from scipy import stats
-    from sklearn.metrics import roc_auc_score
-
     temps = sorted(values)
     pooled = np.concatenate([values[T] for T in temps])
     edges = np.quantile(pooled, np.linspace(0, 1, n_bins + 1))
     edges[0], edges[-1] = -np.inf, np.inf
-    out = {"temperature": np.array(temps), "skewness": [], "excess_kurtosis": [], "roc_auc": [], "gamma": [],
+    out = {"temperature": np.array(temps), "skewness": [], "excess_kurtosis": [], "roc_auc": [], "roc_auc_err": [], "gamma": [],
            "gamma_err": [], "contrast": [], "rearranging_fraction": [], "bin_s": [], "p": [], "p_err": [],
            "count": []}
     for T in temps:
@@ -239,7 +248,13 @@ def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count:
         out["skewness"].append(float(stats.skew(s)))
         out["excess_kurtosis"].append(float(stats.kurtosis(s, fisher=True)))
         out["rearranging_fraction"].append(float(r.mean()))
-        out["roc_auc"].append(float(roc_auc_score(r, s)) if 0 < r.sum() < r.size else np.nan)
+        out["roc_auc"].append(_auc(r, s))
+        err = np.nan
+        if blocks is not None:
+            per = [_auc(r[blocks[T] == b], s[blocks[T] == b]) for b in np.unique(blocks[T])]
+            per = np.array([a for a in per if np.isfinite(a)])
+            err = float(np.std(per, ddof=1) / np.sqrt(per.size)) if per.size >= 2 else np.nan
+        out["roc_auc_err"].append(err)
         ms, p, err, n, k = _binomial(r, s, edges)
         use = (n >= min_count) & (k > 0)
         fit = _weighted_line(ms[use], np.log(p[use]), err[use] / p[use])
@@ -249,7 +264,7 @@ def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count:
         out["bin_s"].append(ms), out["p"].append(p), out["p_err"].append(err), out["count"].append(n)
     for key in ("bin_s", "p", "p_err", "count"):
         out[key] = np.array(out[key])
-    for key in ("skewness", "excess_kurtosis", "roc_auc", "gamma", "gamma_err", "contrast", "rearranging_fraction"):
+    for key in ("skewness", "excess_kurtosis", "roc_auc", "roc_auc_err", "gamma", "gamma_err", "contrast", "rearranging_fraction"):
         out[key] = np.array(out[key], float)
     # Arrhenius per bin across temperatures
     nb = len(edges) - 1
@@ -368,7 +383,7 @@ def assess(
             work = out / desc.name
             desc, written = compute_files(desc, traj, work / "values", window=window, directory=True)
             nc_files[desc.name] = written
-            vals, flags = {}, {}
+            vals, flags, blocks = {}, {}, {}
             for path in written:
                 t = read_netcdf(path)
                 sel = t.types == species
@@ -377,9 +392,14 @@ def assess(
                 T = float(t.temperature)
                 vals.setdefault(T, []).append(s[ok].ravel())
                 flags.setdefault(T, []).append((p[ok] > phop_threshold).ravel())
+                # contiguous time blocks, numbered apart per file (independent runs)
+                nv, offset = int(ok.sum()), N_BLOCKS * len(blocks.get(T, []))
+                frame_block = offset + (np.arange(nv) * N_BLOCKS) // max(nv, 1)
+                blocks.setdefault(T, []).append(np.repeat(frame_block, int(sel.sum())))
             vals = {T: np.concatenate(v) for T, v in vals.items()}
             flags = {T: np.concatenate(v) for T, v in flags.items()}
-            st = structural_statistics(vals, flags, n_bins=bins)
+            blocks = {T: np.concatenate(v) for T, v in blocks.items()}
+            st = structural_statistics(vals, flags, n_bins=bins, blocks=blocks)
             st["sign"] = int(desc.sign)
             run_chain = (len(vals) >= 2) if chain is None else chain
             if run_chain:
@@ -426,9 +446,10 @@ def write_assessment(results: dict, out: Path, *, figures: bool = True) -> dict:
     names = list(results)
     temps = results[names[0]]["temperature"]
     nb = results[names[0]]["p"].shape[1]
-    per_t = ("skewness", "excess_kurtosis", "roc_auc", "gamma", "gamma_err", "contrast", "rearranging_fraction")
+    per_t = ("skewness", "excess_kurtosis", "roc_auc", "roc_auc_err", "gamma", "gamma_err", "contrast", "rearranging_fraction")
     long = {"skewness": "skewness of S", "excess_kurtosis": "excess kurtosis of S",
-            "roc_auc": "ROC AUC of S for rearranging particle-frames", "gamma": "d ln P(R|S) / dS",
+            "roc_auc": "ROC AUC of S for rearranging particle-frames",
+            "roc_auc_err": "standard error of the ROC AUC over time blocks", "gamma": "d ln P(R|S) / dS",
             "gamma_err": "error of gamma", "contrast": "P(R|S) top bin / bottom bin",
             "rearranging_fraction": "fraction of particle-frames rearranging"}
     data = {k: (("descriptor", "temperature"), np.array([results[n][k] for n in names]),
@@ -459,14 +480,15 @@ def write_assessment(results: dict, out: Path, *, figures: bool = True) -> dict:
     lines = ["# Descriptor assessment", "",
              f"Temperatures: {', '.join(f'{t:g}' for t in temps)}. S standardised over all files, "
              "species-wise; statistics on the analysed species' valid particle-frames.", "",
-             "| descriptor | sign | skewness | excess kurtosis | ROC AUC | gamma = dlnP/dS | P(R|S) top/bottom | "
+             "| descriptor | sign | skewness | excess kurtosis | ROC AUC (± block SE) | gamma = dlnP/dS | P(R|S) top/bottom | "
              "DeltaE range | Sigma range | Arrhenius chi2/dof | T0 | xi | tau_alpha err | chi4* err | chain |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     f = lambda v, p=3: "n/a" if v is None or not np.isfinite(v) else f"{v:.{p}g}"  # noqa: E731
     for n in names:
         r, c = results[n], results[n]["chain"]
         lines.append(f"| {n} | {r['sign']:+d} | {f(np.mean(r['skewness']))} | {f(np.mean(r['excess_kurtosis']))} | "
-                     f"{f(np.nanmean(r['roc_auc']))} | {f(np.nanmean(r['gamma']))} | {f(np.mean(r['contrast']))} | "
+                     f"{f(np.nanmean(r['roc_auc']))} ± {f(np.nanmean(r['roc_auc_err']), 2)} | "
+                     f"{f(np.nanmean(r['gamma']))} | {f(np.mean(r['contrast']))} | "
                      f"{f(r['delta_e_range'])} | {f(r['sigma_range'])} | {f(r['arrhenius_chi2_per_dof'])} | "
                      f"{f(c.get('T0', np.nan))} | {f(c.get('xi', np.nan))} | {f(c.get('tau_alpha_log_error', np.nan))}"
                      f" | {f(c.get('chi4_star_log_error', np.nan))} | {c['status']} |")
