@@ -1,4 +1,4 @@
-"""Neighbour lists for the structural descriptors, through freud's AABB query.
+"""Neighbour lists for the structural descriptors (freud systems, pair lists, CSR rows).
 
 Every descriptor here works on one frame: ``box`` (d,) orthorhombic lengths,
 ``positions`` (N, d), and returns per-particle values. freud wants 3D points
@@ -6,11 +6,9 @@ centred on the origin; 2D frames get z = 0 and a 2D box.
 """
 from __future__ import annotations
 
-import attrs
 import numpy as np
 
 from trsp_core.errors import ParameterError
-from trsp_core.validators import parameter
 
 
 def freud_system(box: np.ndarray, positions: np.ndarray):
@@ -37,19 +35,6 @@ def _optional_positive_int(inst, attribute, value):
         raise ParameterError(f"parameter '{attribute.name}' must be None or an integer >= 1, got {value!r}")
 
 
-@attrs.frozen
-class Shell:
-    """Which neighbours count: within ``r_max`` or the ``num_neighbors`` nearest (if set, it wins)."""
-
-    r_max: float = attrs.field(default=1.4, converter=float, validator=parameter.positive)
-    num_neighbors: int | None = attrs.field(default=None, validator=_optional_positive_int)
-
-    def query_args(self) -> dict:
-        if self.num_neighbors is not None:
-            return {"num_neighbors": int(self.num_neighbors), "exclude_ii": True}
-        return {"r_max": self.r_max, "exclude_ii": True}
-
-
 def check_box(box, r_max: float, what: str) -> None:
     if np.any(np.asarray(box) < 2 * r_max):
         raise ParameterError(f"{what}: the box {np.asarray(box).tolist()} must exceed 2 x r_max = {2 * r_max:g} "
@@ -59,41 +44,23 @@ def check_box(box, r_max: float, what: str) -> None:
 NEIGHBOUR_BACKENDS = ("freud", "scipy")
 
 
-def neighbour_pairs(box, positions, shell: Shell, backend: str = "freud", sort_j: bool = True):
-    """(i, j, r_ij vectors (M, d) pointing i -> j, distances (M,)), grouped by i (and j ascending
-    within each i if ``sort_j``), each ordered pair once.
+def neighbour_pairs(box, positions, r_max: float, backend: str = "freud", sort_j: bool = True):
+    """(i, j, r_ij vectors (M, d) pointing i -> j, distances (M,)) with 0 < r_ij < r_max, grouped by i
+    (and j ascending within each i if ``sort_j``), each ordered pair once.
 
-    ``backend``: freud's AABB query (default) or scipy's periodic cKDTree (cutoff only; the
-    same pairs, several times faster for long cutoffs such as s2's 3.5).
+    The pair search of the softness structure functions
+    (:func:`descriptors.softness_ml.structure.neighbour_pairs`): freud's AABB query or scipy's
+    periodic cKDTree (same pairs; scipy is several times faster for long cutoffs such as s2's 3.5).
     """
-    box = np.asarray(box, float)
-    positions = np.asarray(positions, float)
+    from descriptors.softness_ml.structure import neighbour_pairs as pairs
+
     if backend not in NEIGHBOUR_BACKENDS:
         raise ParameterError(f"parameter 'neighbours' must be one of {NEIGHBOUR_BACKENDS}, got {backend!r}")
-    if shell.num_neighbors is None:
-        check_box(box, shell.r_max, "neighbour query")
-    if backend == "scipy" and shell.num_neighbors is None:
-        from scipy.spatial import cKDTree
-
-        pts = positions - box * np.floor(positions / box)
-        pts = np.where(pts >= box, 0.0, pts)   # floor rounding can give exactly L
-        pairs = cKDTree(pts, boxsize=box).query_pairs(shell.r_max, output_type="ndarray")
-        i = np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(np.int64)
-        j = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.int64)
-    else:
-        import freud
-
-        fbox, fpts = freud_system(box, positions)
-        nq = freud.locality.AABBQuery(fbox, fpts)
-        nl = nq.query(fpts, shell.query_args()).toNeighborList(sort_by_distance=False)
-        i = np.asarray(nl.query_point_indices, np.int64)
-        j = np.asarray(nl.point_indices, np.int64)
-    order = np.lexsort((j, i)) if sort_j else np.argsort(i, kind="stable")
-    i, j = i[order], j[order]
-    # vectors in float64 by minimum image (freud's are float32)
-    vec = positions[j] - positions[i]
-    vec -= box * np.round(vec / box)
-    return i, j, vec, np.sqrt(np.sum(vec * vec, axis=1))
+    i, j, vec, dist = pairs(np.asarray(positions, float), np.asarray(box, float), r_max, backend=backend)
+    if sort_j:
+        order = np.lexsort((j, i))
+        i, j, vec, dist = i[order], j[order], vec[order], dist[order]
+    return i, j, vec, dist
 
 
 def csr(i: np.ndarray, j: np.ndarray, n: int):

@@ -17,7 +17,7 @@ import numpy as np
 from trsp_core.errors import ParameterError
 from trsp_core.plugin.interfaces import ComputedDescriptor
 from trsp_core.validators import parameter
-from descriptors.structural._neighbours import NEIGHBOUR_BACKENDS, Shell, csr, neighbour_pairs
+from descriptors.structural._neighbours import NEIGHBOUR_BACKENDS, csr, neighbour_pairs
 
 GAUSS_WIDTHS = 5.0  # pairs farther than 5 s from a grid point add < exp(-12.5) ~ 4e-6 of the peak there
 
@@ -101,8 +101,8 @@ class ExcessEntropy(ComputedDescriptor):
         p = self.params
         box = np.asarray(box, float)
         n, dim = positions.shape
-        shell = Shell(r_max=p.r_max + GAUSS_WIDTHS * p.sigma)
-        i, j, _, dist = neighbour_pairs(box, positions, shell, backend=p.neighbours, sort_j=False)
+        i, j, _, dist = neighbour_pairs(box, positions, p.r_max + GAUSS_WIDTHS * p.sigma, backend=p.neighbours,
+                                        sort_j=False)
         offsets, _ = csr(i, j, n)
         rho = n / float(np.prod(box))
         r, w = self.grid()

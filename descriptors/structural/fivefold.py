@@ -14,7 +14,7 @@ import numpy as np
 
 from trsp_core.plugin.interfaces import ComputedDescriptor
 from trsp_core.validators import parameter
-from descriptors.structural._neighbours import NEIGHBOUR_BACKENDS, Shell, csr, neighbour_pairs
+from descriptors.structural._neighbours import NEIGHBOUR_BACKENDS, csr, neighbour_pairs
 
 
 @attrs.frozen
@@ -94,6 +94,6 @@ class FiveFold(ComputedDescriptor):
 
     def compute_frame(self, box, positions, types):
         n = positions.shape[0]
-        i, j, _, _ = neighbour_pairs(box, positions, Shell(r_max=self.params.r_max), backend=self.params.neighbours)
+        i, j, _, _ = neighbour_pairs(box, positions, self.params.r_max, backend=self.params.neighbours)
         offsets, nbrs = csr(i, j, n)
         return _fivefold_kernel(offsets, nbrs, n)
