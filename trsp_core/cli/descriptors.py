@@ -28,13 +28,13 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
-def parse_params(items: List[str] | None) -> dict:
+def parse_params(items: List[str] | None, flag: str = "--param") -> dict:
     """["r_max=1.5", "average=true"] -> {"r_max": "1.5", "average": "true"} (converted by the descriptor)."""
     out = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ParameterError(f"parameter '--param' must be NAME=VALUE, got {item!r}")
+            raise ParameterError(f"parameter '{flag}' must be NAME=VALUE, got {item!r}")
         out[key.strip()] = value.strip()
     return out
 
@@ -208,16 +208,11 @@ def _binomial(flags: np.ndarray, s: np.ndarray, edges: np.ndarray):
 
 
 def _weighted_line(x, y, yerr):
-    """Weighted least squares y = a + b x: (a, b, cov, chi2, dof) or None with < 2 finite points."""
+    """trsp_core.measure.fits.weighted_line on the finite points with positive errors (None if < 2)."""
+    from trsp_core.measure.fits import weighted_line
+
     ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(yerr) & (yerr > 0)
-    if ok.sum() < 2:
-        return None
-    w = 1 / yerr[ok] ** 2
-    A = np.stack([np.ones(ok.sum()), x[ok]], axis=1)
-    cov = np.linalg.inv(A.T @ (A * w[:, None]))
-    a, b = cov @ (A.T @ (w * y[ok]))
-    chi2 = float(np.sum(w * (y[ok] - a - b * x[ok]) ** 2))
-    return float(a), float(b), cov, chi2, int(ok.sum() - 2)
+    return weighted_line(x[ok], y[ok], yerr[ok], names=("intercept", "slope")) if ok.sum() >= 2 else None
 
 
 def _auc(r, s):
@@ -258,8 +253,8 @@ def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count:
         ms, p, err, n, k = _binomial(r, s, edges)
         use = (n >= min_count) & (k > 0)
         fit = _weighted_line(ms[use], np.log(p[use]), err[use] / p[use])
-        out["gamma"].append(np.nan if fit is None else fit[1])
-        out["gamma_err"].append(np.nan if fit is None else float(np.sqrt(fit[2][1, 1])))
+        out["gamma"].append(np.nan if fit is None else fit["slope"])
+        out["gamma_err"].append(np.nan if fit is None else fit.err("slope"))
         out["contrast"].append(float(p[-1] / p[0]) if p[0] > 0 else np.inf)
         out["bin_s"].append(ms), out["p"].append(p), out["p_err"].append(err), out["count"].append(n)
     for key in ("bin_s", "p", "p_err", "count"):
@@ -276,7 +271,7 @@ def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count:
             ok = (n >= min_count) & (p > 0)
             fit = _weighted_line(invT[ok], np.log(p[ok]), e[ok] / p[ok])
             if fit is not None:
-                sg[b], de[b], chi2[b], dof[b] = fit[0], -fit[1], fit[3], fit[4]
+                sg[b], de[b], chi2[b], dof[b] = fit["intercept"], -fit["slope"], fit.chi2, fit.dof
     out.update(delta_e=de, sigma=sg, arrhenius_chi2=chi2, arrhenius_dof=dof)
     with np.errstate(invalid="ignore"):
         tot_chi2, tot_dof = np.nansum(chi2), np.nansum(dof)
@@ -364,25 +359,18 @@ def assess(
     try:
         reg = default_registry()
         grouped: dict[str, dict] = {}
-        for item in param or []:
-            head, sep, value = item.partition("=")
+        for head, value in parse_params(param).items():
             dname, dot, key = head.partition(".")
-            if not (sep and dot and key):
-                raise ParameterError(f"parameter '--param' must be NAME.KEY=VALUE, got {item!r}")
-            grouped.setdefault(dname.strip(), {})[key.strip()] = value.strip()
-        fixed = {}
-        for item in fix or []:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ParameterError(f"parameter '--fix' must be NAME=VALUE, got {item!r}")
-            fixed[key.strip()] = value.strip()
+            if not (dot and key):
+                raise ParameterError(f"parameter '--param' must be NAME.KEY=VALUE, got {head}={value}")
+            grouped.setdefault(dname.strip(), {})[key.strip()] = value
+        fixed = parse_params(fix, "--fix")
         names = descriptor or [n for n in reg.names("structural") if n != "softness" or "softness" in grouped]
-        results, nc_files = {}, {}
+        results = {}
         for name in names:
             desc = resolve(name, grouped.get(name))
             work = out / desc.name
             desc, written = compute_files(desc, traj, work / "values", window=window, directory=True)
-            nc_files[desc.name] = written
             vals, flags, blocks = {}, {}, {}
             for path in written:
                 t = read_netcdf(path)
