@@ -146,7 +146,7 @@ class Standardisation:
 
 
 # ---------------------------------------------------------------- parameters
-def _convert_value(field: attrs.Attribute, value):
+def _convert_value(value):
     """A string from the command line -> the field's type (bool/int/float/None/str/tuple)."""
     if not isinstance(value, str):
         return value
@@ -158,7 +158,7 @@ def _convert_value(field: attrs.Attribute, value):
     if text.lower() in ("false", "no", "off"):
         return False
     if "," in text:
-        return tuple(_convert_value(field, part) for part in text.split(","))
+        return tuple(_convert_value(part) for part in text.split(","))
     for kind in (int, float):
         try:
             return kind(text)
@@ -181,7 +181,7 @@ def make_params(cls, params=None):
         raise ParameterError(f"unknown descriptor parameter(s) {', '.join(unknown)}; known: "
                              f"{', '.join(fields) or '(none)'}")
     try:
-        return cls(**{k: _convert_value(fields[k], v) for k, v in params.items()})
+        return cls(**{k: _convert_value(v) for k, v in params.items()})
     except (TypeError, ValueError) as exc:
         if isinstance(exc, ParameterError):
             raise

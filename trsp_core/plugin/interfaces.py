@@ -16,8 +16,8 @@ from trsp_core.errors import InputFileError, ParameterError
 from trsp_core.physics.clusters import ClusterRule, OffsetClusterRule
 from trsp_core.physics.lattice import HypercubicLattice, Lattice
 from trsp_core.physics.params import DescriptorParams, read_params_toml
-from trsp_core.plugin.computed import (FORMAT, FORMAT_VERSION, Frames, NoParams, Standardisation, as_frames, library_versions,
-                                       load_descriptor, make_params, save_descriptor, _jsonable)
+from trsp_core.plugin.computed import (FORMAT, FORMAT_VERSION, Frames, NoParams, Standardisation, _jsonable,
+                                       as_frames, library_versions, load_descriptor, make_params, save_descriptor)
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -133,7 +133,7 @@ class ComputedDescriptor(Descriptor):
     def compute(self, frames) -> np.ndarray:
         """Standardised, oriented per-particle values (F, N) of ``frames``."""
         fr = as_frames(frames)
-        st = self.standardisation  # fail before the work
+        st = self.standardisation  # raises before the work if not fitted
         return st.apply(self.raw(fr), fr.types, self.sign)
 
     # -- provenance and storage ----------------------------------------------------
