@@ -2,6 +2,7 @@
 standardisation and sign stored with the descriptor, the netCDF layout `trsp measure`
 reads, and softness through the same route as `trsp softness apply`."""
 import json
+from pathlib import Path
 
 import attrs
 import numpy as np
@@ -128,6 +129,18 @@ def test_cli_compute_pools_the_standardisation_and_measure_reads_it(tmp_path, ka
     assert res.exit_code == 0, res.output
     np.testing.assert_array_equal(read_netcdf(tmp_path / "again.nc").columns["descriptor"],
                                   outs[0].columns["descriptor"])
+
+
+def test_output_names_do_not_collide(tmp_path):
+    from trsp_core.cli.descriptors import output_paths
+
+    assert output_paths(tmp_path / "x.nc", [Path("a/run1.nc")], "q6") == [tmp_path / "x.nc"]
+    assert output_paths(tmp_path, [Path("T0.5/run1.nc"), Path("T0.6/run1.nc")], "q6") == [
+        tmp_path / "T0.5_run1.q6.nc", tmp_path / "T0.6_run1.q6.nc"]
+    assert output_paths(tmp_path, [Path("a/run1.nc"), Path("a/run2.nc")], "q6", directory=True) == [
+        tmp_path / "run1.q6.nc", tmp_path / "run2.q6.nc"]
+    with pytest.raises(ParameterError, match="same output file"):
+        output_paths(tmp_path, [Path("x/a/r.nc"), Path("y/a/r.nc")], "q6")
 
 
 def test_cli_errors_are_one_line(tmp_path):

@@ -62,8 +62,17 @@ def raw_values(descriptor, traj, stride: int = 1) -> np.ndarray:
 
 
 def output_paths(out: Path, trajs: List[Path], name: str, directory: bool = False) -> List[Path]:
-    """``out`` itself for one file (unless ``directory``), else ``out/<stem>.<name>.nc`` per file."""
-    return [out] if len(trajs) == 1 and not directory else [out / f"{Path(p).stem}.{name}.nc" for p in trajs]
+    """``out`` itself for one file (unless ``directory``), else ``out/<stem>.<name>.nc`` per file;
+    ``out/<parent>_<stem>.<name>.nc`` when stems repeat (``T0.5/run1.nc``, ``T0.6/run1.nc``)."""
+    if len(trajs) == 1 and not directory:
+        return [out]
+    stems = [Path(p).stem for p in trajs]
+    if len(set(stems)) < len(stems):
+        stems = [f"{Path(p).resolve().parent.name}_{Path(p).stem}" for p in trajs]
+    if len(set(stems)) < len(stems):
+        raise ParameterError("trajectory files with the same name in directories of the same name would write "
+                             "the same output file; rename them or run them separately")
+    return [out / f"{stem}.{name}.nc" for stem in stems]
 
 
 def compute_files(descriptor, trajs: List[Path], out: Path, *, window: int = 10, stride: int = 1,
