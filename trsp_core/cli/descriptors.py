@@ -75,18 +75,29 @@ def output_paths(out: Path, trajs: List[Path], name: str, directory: bool = Fals
     return [out / f"{stem}.{name}.nc" for stem in stems]
 
 
-def compute_files(descriptor, trajs: List[Path], out: Path, *, window: int = 10, stride: int = 1,
-                  dt: float | None = None, echo=None, directory: bool = False):
-    """Compute, standardise (pooled over all ``trajs`` unless already fitted) and write; returns
-    (the fitted descriptor, [written paths])."""
-    from trsp_core.md.mdio import read_trajectory, write_netcdf
+def load_with_phop(trajs: List[Path], window: int = 10, dt: float | None = None) -> list:
+    """Read every trajectory; a file without a ``phop`` column gets one computed with ``window``."""
+    from trsp_core.md.mdio import read_trajectory
     from trsp_core.md.phop import phop as compute_phop
 
-    if stride < 1:
-        raise ParameterError(f"parameter '--stride' must be >= 1, got {stride}")
     if window < 2 or window % 2:
         raise ParameterError(f"parameter '--window' must be an even integer >= 2, got {window}")
     loaded = [read_trajectory(p, dt=dt) for p in trajs]
+    return [t if "phop" in t.columns else t.with_columns(phop=compute_phop(t.positions, t.box, window))
+            for t in loaded]
+
+
+def compute_files(descriptor, trajs: List[Path], out: Path, *, window: int = 10, stride: int = 1,
+                  dt: float | None = None, echo=None, directory: bool = False, loaded: list | None = None):
+    """Compute, standardise (pooled over all ``trajs`` unless already fitted) and write; returns
+    (the fitted descriptor, [written paths], [standardised (F, N) values]). ``loaded``: the trajectories already read by
+    :func:`load_with_phop` (assess reuses them for every descriptor)."""
+    from trsp_core.md.mdio import write_netcdf
+
+    if stride < 1:
+        raise ParameterError(f"parameter '--stride' must be >= 1, got {stride}")
+    if loaded is None:
+        loaded = load_with_phop(trajs, window, dt)
     raws = [raw_values(descriptor, t, stride) for t in loaded]
     if not descriptor.fitted:
         # One standardisation for all files: per-file standardisation would erase the
@@ -94,25 +105,23 @@ def compute_files(descriptor, trajs: List[Path], out: Path, *, window: int = 10,
         descriptor = descriptor.fit([(t.box, t.positions[:1], t.types) for t in loaded], raws=raws)
     prov = descriptor.provenance()
     st = descriptor.standardisation
-    written = []
+    written, values = [], []
     for src, t, raw, dst in zip(trajs, loaded, raws, output_paths(out, trajs, descriptor.name, directory)):
         s = descriptor.standardised(raw, t.types)
-        p = t.columns.get("phop")
-        if p is None:
-            p = compute_phop(t.positions, t.box, window)
         attrs = {"phop_window": window, "descriptor_name": descriptor.name, "descriptor_sign": int(descriptor.sign),
                  "descriptor_parameters": json.dumps(prov["parameters"]),
                  "descriptor_standardisation_mean": np.asarray(st.mean, float),
                  "descriptor_standardisation_std": np.asarray(st.std, float),
                  "descriptor_provenance": json.dumps(prov, allow_nan=True),
                  "descriptor_stride": stride}
-        write_netcdf(t.with_columns(descriptor=s, phop=p), dst, extra_attrs=attrs)
+        write_netcdf(t.with_columns(descriptor=s), dst, extra_attrs=attrs)
         written.append(dst)
+        values.append(s)
         if echo is not None:
             sel = np.isfinite(s)
             echo(f"{src} -> {dst}: {descriptor.name} raw mean {np.nanmean(raw):+.4g}, std {np.nanstd(raw):.4g}; "
                  f"standardised: {int(sel.sum())} finite values")
-    return descriptor, written
+    return descriptor, written, values
 
 
 @app.command("list")
@@ -191,7 +200,7 @@ def compute(
 
     try:
         desc = resolve(name, parse_params(param))
-        desc, _ = compute_files(desc, traj, out, window=window, stride=stride, dt=dt, echo=typer.echo)
+        desc, _, _ = compute_files(desc, traj, out, window=window, stride=stride, dt=dt, echo=typer.echo)
         if save is not None:
             save_descriptor(desc, save)
             typer.echo(f"descriptor written to {save}")
@@ -362,7 +371,6 @@ def assess(
 ):
     """Assess descriptors on MD: Gaussianity, P(R|S) (contrast, ROC AUC, Arrhenius fit), then
     measure -> compose -> compare, and rank them; writes assess.nc, assess.md and a figure."""
-    from trsp_core.md.mdio import read_netcdf
     from trsp_core.plugin.registry import default_registry
 
     try:
@@ -376,15 +384,20 @@ def assess(
         fixed = parse_params(fix, "--fix")
         names = descriptor or [n for n in reg.names("structural") if n != "softness" or "softness" in grouped]
         results = {}
+        loaded = load_with_phop(traj, window)
+        for path, t in zip(traj, loaded):
+            if not np.isfinite(t.temperature):
+                raise ParameterError(f"'{path}': missing field 'temperature' (assess groups files by it); "
+                                     "write it into the file (trsp netCDF layout)")
         for name in names:
             desc = resolve(name, grouped.get(name))
             work = out / desc.name
-            desc, written = compute_files(desc, traj, work / "values", window=window, directory=True)
+            desc, written, values = compute_files(desc, traj, work / "values", window=window, directory=True,
+                                                  loaded=loaded)
             vals, flags, blocks = {}, {}, {}
-            for path in written:
-                t = read_netcdf(path)
+            for t, v in zip(loaded, values):
                 sel = t.types == species
-                s, p = t.columns["descriptor"][:, sel], t.columns["phop"][:, sel]
+                s, p = v[:, sel], t.columns["phop"][:, sel]
                 ok = np.all(np.isfinite(p), axis=1) & np.all(np.isfinite(s), axis=1)
                 T = float(t.temperature)
                 vals.setdefault(T, []).append(s[ok].ravel())
