@@ -131,6 +131,27 @@ def test_cli_compute_pools_the_standardisation_and_measure_reads_it(tmp_path, ka
                                   outs[0].columns["descriptor"])
 
 
+def test_cli_fit_then_compute_applies_the_training_standardisation(tmp_path, ka):
+    train = write_netcdf(part(ka, slice(0, 20)), tmp_path / "train.nc")
+    other = write_netcdf(part(ka, slice(100, 120)), tmp_path / "other.nc")
+    runner = CliRunner()
+    res = runner.invoke(app, ["fit", "voronoi-volume", str(train), "--out", str(tmp_path / "v.json")])
+    assert res.exit_code == 0, res.output
+    d = load_descriptor(tmp_path / "v.json")
+    raw = d.raw((ka.box, ka.positions[:20], ka.types))
+    a0 = ka.types == 0
+    assert d.standardisation.mean[0] == pytest.approx(raw[:, a0].mean(), rel=1e-12)
+    res = runner.invoke(app, ["compute", str(tmp_path / "v.json"), str(other), "--out", str(tmp_path / "o.nc")])
+    assert res.exit_code == 0, res.output
+    s = read_netcdf(tmp_path / "o.nc").columns["descriptor"]
+    raw_other = d.raw((ka.box, ka.positions[100:120], ka.types))
+    np.testing.assert_allclose(s[:, a0], (raw_other[:, a0] - d.standardisation.mean[0]) / d.standardisation.std[0])
+    assert abs(s[:, a0].mean()) > 1e-6  # the training frames' mean, not these frames'
+    res = runner.invoke(app, ["compute", str(tmp_path / "v.json"), str(other), "--out", str(tmp_path / "p.nc"),
+                              "--param", "x=1"])
+    assert res.exit_code == 2 and "fixes its parameters" in res.output
+
+
 def test_output_names_do_not_collide(tmp_path):
     from trsp_core.cli.descriptors import output_paths
 
