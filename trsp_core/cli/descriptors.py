@@ -301,7 +301,7 @@ def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count:
 
 
 def _chain(name: str, files: List[Path], workdir: Path, *, phop_threshold, phop_window, species, cluster, lattice,
-           size, seeds, duration, echo, fixed=None) -> dict:
+           size, seeds, duration, echo, fixed=None, figures=False) -> dict:
     """measure -> compose (every temperature) -> compare against the MD; returns the numbers or a failure."""
     from trsp_core.compare import compare as run_compare, md_inputs, write_outputs as write_compare
     from trsp_core.io import write_dataset
@@ -315,7 +315,7 @@ def _chain(name: str, files: List[Path], workdir: Path, *, phop_threshold, phop_
         d = load(p, opts)
         by_t.setdefault(d.temperature, []).append(d)
     res = run_measure([v[0] if len(v) == 1 else concat(v) for v in by_t.values()], opts)
-    paths = write_outputs(res, workdir / "measure", figures=False)
+    paths = write_outputs(res, workdir / "measure", figures=figures)
     out = {"T0": res.params.T0, "xi": res.params.xi, "C1": res.params.C1, "status": "ok"}
     if not res.valid:
         out["status"] = f"measure: parameters invalid: {res.failures[0]}"
@@ -330,7 +330,7 @@ def _chain(name: str, files: List[Path], workdir: Path, *, phop_threshold, phop_
             echo(f"  {name}: composed and ran T = {T:g}")
     md = md_inputs(files, species=species, phop_threshold=phop_threshold, phop_window=phop_window)
     cmp = run_compare(md, models, warn=False)
-    write_compare(cmp, workdir / "compare", figures=False)
+    write_compare(cmp, workdir / "compare", figures=figures)
     src = [str(s) for s in cmp.source.values]
     model_src = next(s for s in src if s.startswith("model"))
     md_src = "md:phop" if "md:phop" in src else next(s for s in src if s.startswith("md"))
@@ -367,7 +367,7 @@ def assess(
     lattice: str = typer.Option("cubic", help="lattice of the composed models"),
     fix: Optional[List[str]] = typer.Option(None, "--fix", help="NAME=VALUE passed to `trsp measure --fix` for "
                                             "every descriptor (repeatable), e.g. T0=0.74"),
-    figures: bool = typer.Option(True, help="write fig_assess.png"),
+    figures: bool = typer.Option(True, help="write fig_assess.png (and the figures of measure and compare)"),
 ):
     """Assess descriptors on MD: Gaussianity, P(R|S) (contrast, ROC AUC, Arrhenius fit), then
     measure -> compose -> compare, and rank them; writes assess.nc, assess.md and a figure."""
@@ -417,7 +417,7 @@ def assess(
                     st["chain"] = _chain(desc.name, written, work, phop_threshold=phop_threshold,
                                          phop_window=window, species=species, cluster=cluster, lattice=lattice,
                                          size=size, seeds=seeds, duration=duration, echo=typer.echo,
-                                         fixed=fixed)
+                                         fixed=fixed, figures=figures)
                 except TRSPError as exc:
                     st["chain"] = {"status": f"failed: {exc}"}
             else:
