@@ -57,4 +57,5 @@ def read_dataset(path: str | Path) -> xr.Dataset:
         with opened(path) as ds:
             return ds.load()
     except (OSError, ValueError) as exc:
-        raise InputFileError(f"{path} is not a readable netCDF file: {exc}") from None
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]   # one line, whatever netCDF-C says
+        raise InputFileError(f"{path} is not a readable netCDF file: {first}") from None

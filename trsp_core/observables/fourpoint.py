@@ -278,6 +278,15 @@ EDGE_NOTE = ("xi4 not measured (NaN): chi4 peaks at the edge of the lag window, 
              "use a longer --duration")
 
 
+def _check_time(name: str, t) -> None:
+    """A given evaluation time must be a time: NaN is an unmeasured tau_alpha (``trsp validate``)."""
+    if t is not None and not (np.isfinite(t) and t > 0):
+        from trsp_core.errors import ParameterError
+
+        raise ParameterError(f"observable '{name}': evaluation time t must be finite and > 0, got {t!r} "
+                             "(tau_alpha not measured? use a longer run)")
+
+
 def _unmeasured(ds: xr.Dataset, names) -> xr.Dataset:
     import warnings
 
@@ -315,6 +324,7 @@ class FourPointStructureFactor(Observable):
         runs = in_seed_order(runs)
         n = len(runs)
         picks = bootstrap_picks(n, self.n_boot) if n > 1 else []  # the resamples of Overlap's errors
+        _check_time(self.name, self.t)
         edge = False
         if self.t is None:
             t, tau_boot, edge = _alpha_time(model, runs, picks=picks)
@@ -392,6 +402,7 @@ class BlockChi4(Observable):
         lat = model.lattice
         if len(set(lat.shape)) != 1:
             raise ValueError(f"block chi4 needs a lattice with equal sides, got {lat.shape}")
+        _check_time(self.name, self.t)
         t, _, edge = (self.t, None, False) if self.t is not None else _alpha_time(model, runs)
         I = indicator_fields(runs, model.cluster_sites, model.n_sites, t, self.n_origins)
         sides = np.arange(1, lat.shape[0] + 1)
