@@ -79,20 +79,29 @@ def _figures(res, out: Path) -> dict[str, Path]:
     fig, ax = plt.subplots(1, 4, figsize=(19, 4.2))
     k = res.kicks[int(np.nonzero(res.kick_used)[0][0])]
     sc = 0.5 * (k.s_edges[1:] + k.s_edges[:-1])
-    for i in range(min(6, len(k.r))):
+    shown = [i for i in range(len(k.r)) if np.isfinite(k.r[i]) and (k.n_rs[i] >= 50).any()][:6]
+    for j, i in enumerate(shown):  # radial bins that hold no pair (r = nan) are not drawn
         ok = k.n_rs[i] >= 50
         ax[0].plot(sc[ok], k.var_rs[i][ok], "o-", ms=3, label=f"r = {k.r[i]:.2f}")
-        if i < 3:
+        if j < 3:
             ax[1].plot(sc[ok], k.mean_rs[i][ok], "o-", ms=3, label=f"r = {k.r[i]:.2f}")
     ax[0].set(xlabel="S (descriptor units)", ylabel="corrected Var[Delta S]", title=f"(a) T = {k.temperature:g}")
     ax[1].set(xlabel="S (descriptor units)", ylabel="<Delta S>", title=f"(b) T = {k.temperature:g}")
     kp = res.kick_pooled
-    sd = np.sqrt(np.clip(kp["var"], 0, None))
-    ok = np.isfinite(sd) & (kp["r"] <= res.options.r_max)
-    ax[2].errorbar(kp["r"][ok], sd[ok], (kp["var_err"] / (2 * np.maximum(sd, 1e-12)))[ok], fmt="o", label="measured")
+    var, verr = np.asarray(kp["var"], float), np.asarray(kp["var_err"], float)
+    sd = np.sqrt(np.clip(var, 0, None))
+    ok = np.isfinite(sd) & np.isfinite(verr) & (kp["r"] <= res.options.r_max)
+    # sqrt of Var +- its error (a linearised error diverges where Var ~ 0)
+    lo = sd - np.sqrt(np.clip(var - verr, 0, None))
+    hi = np.sqrt(np.clip(var + verr, 0, None)) - sd
+    ax[2].errorbar(kp["r"][ok], sd[ok], np.stack([lo[ok], hi[ok]]), fmt="o", label="measured")
     rr = np.linspace(0.01, res.options.kick_r_max, 100)
-    ax[2].plot(rr, p.s1 * np.exp(-rr / p.xi_s), "--", label=f"s1 exp(-r/xi_s), s0={p.s0:.3g}")
-    ax[2].plot([0], [p.s0], "s", color="tab:orange")
+    f = res.kick_scale
+    ax[2].plot(rr, p.s1 / f * np.exp(-rr / p.xi_s), "--", color="tab:orange", label=f"fit s1 exp(-r/xi_s), s0={p.s0 / f:.3g}")
+    ax[2].plot([0], [p.s0 / f], "s", color="tab:orange")
+    if f != 1.0:  # what params.toml holds after the feasibility constraint
+        ax[2].plot(rr, p.s1 * np.exp(-rr / p.xi_s), ":", color="tab:red", label=f"written (x {f:.3f})")
+        ax[2].plot([0], [p.s0], "s", mfc="white", color="tab:red")
     ax[2].set(xlabel="r (sigma_AA)", ylabel="s(r) (descriptor units)", title="(c) kick standard deviation")
     ok = np.isfinite(kp["rho"]) & (kp["r"] <= res.options.kick_r_max)
     ax[3].errorbar(kp["r"][ok], kp["rho"][ok], kp["rho_err"][ok], fmt="o", label="measured")
@@ -131,7 +140,13 @@ def report_text(res, figures: dict[str, Path] | None = None) -> str:
         lines += ["## Notes", ""] + [f"- {f.where}: {f.message}" for f in notes] + [""]
     lines += ["## Fitted parameters (written to params.toml; observed per-site law)", "",
               "| parameter | value | 1-sigma error |", "|---|---|---|"]
-    lines += [f"| {k} | {v:.5g} | {e:.2g} |" for k, (v, e) in fits.items()]
+    scaled = res.kick_scale != 1.0
+    for k, (v, e) in fits.items():
+        if scaled and k in ("s0", "s1"):  # the file holds the constrained kick, say so beside the measurement
+            lines.append(f"| {k} (measured) | {v:.5g} | {e:.2g} |")
+            lines.append(f"| {k} (written, x {res.kick_scale:.3f}) | {v * res.kick_scale:.5g} | {e * res.kick_scale:.2g} |")
+        else:
+            lines.append(f"| {k} | {v:.5g} | {e:.2g} |")
     lines += ["", "## Per temperature", "",
               "| T | <S> | Var S | skew | exc. kurt. | ln A | gamma | delta | ln A0 (bare) | gamma0 | delta0 | d (frames) | runs |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
