@@ -31,8 +31,8 @@ from pathlib import Path
 
 from trsp_core.errors import ParameterError, TRSPError
 
-#: bytes: interpreter + libraries + compiled kernels (peak RSS of an L = 16 compose: 295 MB)
-BASE_BYTES = 300e6
+#: bytes: interpreter + libraries + compiled kernels (peak RSS of `trsp compose --size 32`: 324 MiB)
+BASE_BYTES = 340e6
 #: bytes per site of a run in progress (L = 16 -> 128 streamed compose: 491 to 542 B/site, plaquettes)
 SITE_BYTES = 560.0
 #: bytes per site of building a model at all (client side of a sweep: 900 MB at L = 128)
@@ -166,8 +166,10 @@ def estimate_compose(spec, *, seeds: int, duration: float | None, backend: str =
 
 
 def _campaign(what, points, seeds, n_workers, backend, fields_per_event) -> Estimate:
-    """points: [(size, n_sites, m, events per run)]; one worker holds one run at a time."""
-    worker = max(BASE_BYTES + SITE_BYTES * n + fields_per_event * e for _, n, _, e in points)
+    """points: [(size, n_sites, m, events per run)]. A worker simulates one run at a time with its
+    event log streamed to the run file (no per-event memory); the reduction of a point loads the
+    event logs of all its seeds (``fields_per_event`` bytes per event, 0: nothing to reduce)."""
+    worker = max(BASE_BYTES + SITE_BYTES * n for _, n, _, _ in points)
     reduce = max(BASE_BYTES + (fields_per_event + OVERLAP_EVENT_SITE_BYTES * m) * e * seeds
                  + OVERLAP_SITE_BYTES * n for _, n, m, e in points) if fields_per_event else 0.0
     client = BASE_BYTES + max(BUILD_SITE_BYTES * n for _, n, _, _ in points)

@@ -27,6 +27,8 @@ from trsp_core.run import ALL_FIELDS, FIELDS, Run, run_file, runs_to_dataset
 #: events per netCDF chunk of the event log (the fast kernel hands over at most 65 536 at a time)
 EVENT_CHUNK = 1 << 15
 _ZLIB = dict(zlib=True, complevel=4, shuffle=True)
+#: chunks of HDF5 cache per event variable
+_EVENT_CACHE = 4
 _EVENT_FIELDS = ("events", "kicks")
 
 
@@ -128,7 +130,7 @@ def overlap_from_samples(obs, model, runs, lags: np.ndarray, Q: np.ndarray) -> x
 class _RunFileWriter:
     """A run file written run by run: events appended in chunks, per-run arrays as each run ends."""
 
-    def __init__(self, path: Path, n_runs: int, m: int):
+    def __init__(self, path: Path, n_runs: int, m: int, event_fields=_EVENT_FIELDS):
         import netCDF4
 
         from trsp_core.io import netcdf
@@ -143,13 +145,21 @@ class _RunFileWriter:
         # the event variables' names, dtypes and attributes, from the one layout in trsp_core.run
         empty = Run(seed=0, t_end=0.0, times=np.zeros(0), clusters=np.zeros(0, np.int64),
                     s_before=np.zeros((0, m)), s_after=np.zeros((0, m)))
-        schema = runs_to_dataset([empty], fields=_EVENT_FIELDS)
+        self.event_fields = tuple(f for f in _EVENT_FIELDS if f in event_fields)
+        schema = runs_to_dataset([empty], fields=self.event_fields)
         self.ev = {}
         with self._lock:
             for name in ("event_run", "event_time", "event_cluster", "event_s_before", "event_s_after"):
+                if name not in schema:
+                    continue
                 v = schema[name]
                 chunks = (EVENT_CHUNK,) + tuple(self.m for _ in v.dims[1:])
-                self.ev[name] = self._create(name, v, chunksizes=chunks, **_ZLIB)
+                self.ev[name] = var = self._create(name, v, chunksizes=chunks, **_ZLIB)
+                if _EVENT_CACHE:
+                    # written once, in order: a few chunks of cache suffice (the default, 64 MiB per
+                    # variable, would hold up to 5 x 64 MiB of already written chunks)
+                    var.set_var_chunk_cache(size=_EVENT_CACHE * int(np.prod(chunks)) * v.dtype.itemsize,
+                                            nelems=_EVENT_CACHE * 4 + 1, preemption=1.0)
         self.n_events = 0
 
     def _create(self, name, v: xr.DataArray, **kw):
@@ -167,11 +177,14 @@ class _RunFileWriter:
     def events(self, run_index: int, times, clusters, before, after) -> None:
         a, b = self.n_events, self.n_events + len(times)
         with self._lock:
-            self.ev["event_run"][a:b] = np.full(b - a, run_index, np.int32)
-            self.ev["event_time"][a:b] = np.asarray(times, float)
-            self.ev["event_cluster"][a:b] = np.asarray(clusters).astype(np.int32)
-            self.ev["event_s_before"][a:b, :] = np.asarray(before, float).reshape(-1, self.m)
-            self.ev["event_s_after"][a:b, :] = np.asarray(after, float).reshape(-1, self.m)
+            if "event_run" in self.ev:
+                self.ev["event_run"][a:b] = np.full(b - a, run_index, np.int32)
+            if "events" in self.event_fields:
+                self.ev["event_time"][a:b] = np.asarray(times, float)
+                self.ev["event_cluster"][a:b] = np.asarray(clusters).astype(np.int32)
+            if "kicks" in self.event_fields:
+                self.ev["event_s_before"][a:b, :] = np.asarray(before, float).reshape(-1, self.m)
+                self.ev["event_s_after"][a:b, :] = np.asarray(after, float).reshape(-1, self.m)
         self.n_events = b
 
     def per_run(self, run_index: int, run: Run, fields) -> None:
@@ -289,3 +302,29 @@ def compose_to_file(model, out, *, seeds: int = 8, seed: int = 0, duration: floa
         ds.attrs = rd.attrs
         netcdf.write(ds, tmp, mode="a")
     return ds
+
+
+def simulate_to_file(model, path, duration: float, seed: int, *, fields, extra: dict | None = None,
+                     geometry: bool = False, **simulate_options) -> Run:
+    """One run written to ``path`` as ``run_file([run], model, fields, extra, geometry)`` +
+    ``write_dataset(ds, path, encoding=encoding_of(ds))`` would, with its event log
+    streamed (a sweep's per-run file). ``extra`` may be a callable ``extra(run)``.
+    Returns the run without its event fields."""
+    from trsp_core.backends import simulate
+    from trsp_core.io import atomic_path, netcdf
+
+    fields = tuple(f for f in ALL_FIELDS if f in fields)
+    m = model.cluster_sites.shape[1]
+    with atomic_path(Path(path)) as tmp:
+        writer = _RunFileWriter(tmp, 1, m, event_fields=[f for f in fields if f in _EVENT_FIELDS])
+        try:
+            run = simulate(model, duration, seed, sink=lambda t, c, b, a: writer.events(0, t, c, b, a),
+                           **simulate_options)
+            writer.per_run(0, run, tuple(f for f in fields if f not in _EVENT_FIELDS))
+        finally:
+            writer.close()
+        light = _light(run, ())
+        ds = run_file([light], model, fields=(), extra=extra(light) if callable(extra) else extra, geometry=geometry)
+        ds.attrs["trsp_run_fields"] = ",".join(fields)
+        netcdf.write(ds, tmp, mode="a")
+    return light

@@ -102,3 +102,19 @@ def test_streamed_peak_memory_does_not_grow_with_run_length(tmp_path):
     # in memory the log alone would be 80 B x n_long (~8 MB); streamed, the peak stays put
     assert long < 1.25 * short + 2e6, (short, long, n_long)
     assert 80 * n_long > 2 * (long - short)
+
+
+@pytest.mark.parametrize("fields", [("events",), ("events", "kicks", "endpoints", "occupancy", "time_integral")])
+def test_sweep_run_file_streamed_equals_in_memory(tmp_path, fields):
+    from trsp_core.run import encoding_of, run_file
+    from trsp_core.streaming import simulate_to_file
+
+    model = trsp.ModelSpec(size=6, temperature=0.6).build()
+    extra = {"trsp_run_complete": 1, "seed": 5}
+    run = model.simulate(800, 5, backend="fast", n_snapshots=0)
+    ds = run_file([run], model, fields, geometry=False, extra=extra)
+    write_dataset(ds, tmp_path / "mem.nc", encoding=encoding_of(ds))
+    light = simulate_to_file(model, tmp_path / "stream.nc", 800, 5, fields=fields, extra=extra, backend="fast",
+                             n_snapshots=0)
+    assert light.times is None and light.n_events == run.n_events > 100
+    assert _same_file(tmp_path / "mem.nc", tmp_path / "stream.nc") == run.n_events

@@ -263,17 +263,20 @@ def _run_sweep_locked(t0, console, out, variants, temperatures, seeds, seed, sch
         atomic_write_text(out / "failures.json", json.dumps(
             [{"run": describe_run(it), "variant": it["variant"], "temperature": it["temperature"], "seed": it["seed"],
               "error": msg} for it, msg in res.failures], indent=1, default=str))
-        if res.interrupted:
-            return _interrupted(summary, console, out, t0)
-        # reduction: one task per (variant, T), over the seeds that finished
-        for p in points:
-            p["observables"] = observables
-        live = [p for p in points if any(Path(x).exists() for x in p["paths"])]
-        key = lambda p: f"trsp-point-{p['variant_index']}-{p['temperature']:g}-{hash(tuple(p['paths'])) & 0xffffffff:x}"  # noqa: E731
-        cres = run_tasks(cl, combine_point, live, key=key, describe=lambda p: f"{variant_label(p['variant'])} T={p['temperature']:g}",
-                         title="combine", console=console, show=show_progress)
-        if cres.interrupted:
-            return _interrupted(summary, console, out, t0)
+        interrupted = res.interrupted
+        if not interrupted:
+            # reduction: one task per (variant, T), over the seeds that finished
+            for p in points:
+                p["observables"] = observables
+            live = [p for p in points if any(Path(x).exists() for x in p["paths"])]
+            key = lambda p: f"trsp-point-{p['variant_index']}-{p['temperature']:g}-{hash(tuple(p['paths'])) & 0xffffffff:x}"  # noqa: E731
+            cres = run_tasks(cl, combine_point, live, key=key,
+                             describe=lambda p: f"{variant_label(p['variant'])} T={p['temperature']:g}",
+                             title="combine", console=console, show=show_progress)
+            interrupted = cres.interrupted
+    if interrupted:
+        # counted once the local cluster is shut down: no worker can still add a file
+        return _interrupted(summary, console, out, t0)
     lookup = {(p["variant_index"], p["temperature"]): r for p, r in cres.results}
     ordered = [(p, lookup.get((p["variant_index"], p["temperature"]))) for p in live]
     ds = combine_dataset([p for p, _ in ordered], [r for _, r in ordered], variants, spec, all_points=points)

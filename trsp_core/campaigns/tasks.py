@@ -16,7 +16,6 @@ import numpy as np
 import xarray as xr
 
 from trsp_core.io import netcdf
-from trsp_core.io import write_dataset
 from trsp_core.run import Run, runs_from_dataset
 
 #: per-run files keep only what the sweep's observables need: by default the event log
@@ -68,19 +67,24 @@ def execute_run(spec: dict) -> dict:
     path = Path(spec["path"])
     if is_finished(path):
         return {"key": spec["key"], "status": "cached", "path": str(path)}
-    from trsp_core.run import encoding_of, run_file
+    from trsp_core.streaming import simulate_to_file
 
     t0 = time.perf_counter()
     model = model_spec(spec["variant"], spec["temperature"]).build()
-    run = model.simulate(spec["duration"], spec["seed"], backend=spec["backend"], n_snapshots=0)
-    wall = time.perf_counter() - t0
-    ds = run_file([run], model, tuple(spec.get("fields", SWEEP_FIELDS)), geometry=False, extra={
-        "trsp_run_key": spec["key"], "trsp_run_complete": 1, "seed": int(spec["seed"]), "t_end": float(run.t_end),
-        "duration": float(spec["duration"]), "n_events": run.n_events, "wall_s": wall,
-        "variant_json": json.dumps(spec["variant"]), "worker_pid": os.getpid(),
-    })
-    write_dataset(ds, path, encoding=encoding_of(ds))
-    return {"key": spec["key"], "status": "computed", "path": str(path), "wall_s": wall, "n_events": run.n_events}
+    timing = {}
+
+    def extra(run):
+        timing["wall"] = wall = time.perf_counter() - t0
+        return {"trsp_run_key": spec["key"], "trsp_run_complete": 1, "seed": int(spec["seed"]),
+                "t_end": float(run.t_end), "duration": float(spec["duration"]), "n_events": run.n_events,
+                "wall_s": wall, "variant_json": json.dumps(spec["variant"]), "worker_pid": os.getpid()}
+
+    # the event log goes to the file chunk by chunk (compressed, as before): a worker's memory
+    # does not grow with the run length
+    run = simulate_to_file(model, path, spec["duration"], spec["seed"], fields=tuple(spec.get("fields", SWEEP_FIELDS)),
+                           extra=extra, backend=spec["backend"], n_snapshots=0)
+    return {"key": spec["key"], "status": "computed", "path": str(path), "wall_s": timing["wall"],
+            "n_events": run.n_events}
 
 
 def load_runs(path: str | Path) -> list[Run]:
