@@ -294,7 +294,7 @@ def test_model_check_flags_a_correlation_that_fails_on_some_lattice_size():
     bad = DescriptorParams(C1=3.5, xi=0.9)
     _, failures, _, _ = _check_model(bad, MeasureOptions(), [0.5], Diagnostics())
     assert failures and all(f.startswith("C(r) at T=0.5") for f in failures)
-    assert "not positive definite" in failures[0] and "remedy: " in failures[0] and "--corr-temperatures" in failures[0]
+    assert "not positive definite" in failures[0] and "remedy: " in failures[0] and "--corr-temperature T" in failures[0]
     good = Diagnostics()
     params, failures, scale, bmax = _check_model(DescriptorParams(), MeasureOptions(), [0.5], good)
     assert not failures and not good.warnings and scale == 1.0 and 0 < bmax[0][1] < 1
@@ -320,3 +320,14 @@ def test_an_infeasible_kick_is_shrunk_to_the_target_or_refused():
     assert np.isclose(params.s0 / big.s0, scale) and np.isclose(params.s1 / big.s1, scale)
     _, failures, _, _ = _check_model(big, attrs.evolve(o, kick_feasibility="error"), [0.45, 0.6], Diagnostics())
     assert len(failures) == 1 and failures[0].startswith("kick at T=") and "remedy" in failures[0]
+
+
+def test_temperature_options_accept_the_printed_value():
+    """A temperature copied from a report (6 significant digits) selects its data set; a
+    different temperature (the run's target instead of its measured mean) does not."""
+    from trsp_core.measure.pipeline import _chosen
+
+    T = np.array([0.599948356249061, 0.7077027499594223])
+    np.testing.assert_array_equal(_chosen(T, (0.707703,)), [False, True])
+    np.testing.assert_array_equal(_chosen(T, (0.7,)), [False, False])
+    np.testing.assert_array_equal(_chosen(T, None), [True, True])

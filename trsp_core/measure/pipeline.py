@@ -107,7 +107,7 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
     fixed = options.fixed_dict
     for key, label in (("corr_temperatures", "C(r)"), ("kick_temperatures", "Delta S")):
         want = getattr(options, key)
-        missing = [t for t in (want or ()) if not np.any(np.isclose(T, t, atol=1e-9))]
+        missing = [t for t in (want or ()) if not np.any(_same_temperature(T, t))]
         if missing:
             raise MeasureError(f"measure option '{key}': no data at T = {', '.join(f'{t:g}' for t in missing)} "
                                f"for the {label} fit (data at T = {', '.join(f'{t:g}' for t in T)})")
@@ -215,18 +215,23 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
                          tuple(failures), scale, tuple(bmax))
 
 
+def _same_temperature(T, t):
+    # relative 1e-4: a temperature copied from a report or message (6 significant digits) selects its data
+    return np.isclose(T, t, rtol=1e-4, atol=0.0)
+
+
 def _chosen(T, wanted) -> np.ndarray:
     if wanted is None:
         return np.ones(len(T), bool)
-    return np.array([np.any(np.isclose(t, wanted, atol=1e-9)) for t in T])
+    return np.array([np.any(_same_temperature(np.asarray(wanted, float), t)) for t in T])
 
 
 _REMEDY = {
-    "C(r)": "fit C(r) at other temperatures (--corr-temperatures, e.g. the highest, as the paper does), "
+    "C(r)": "fit C(r) at other temperatures (--corr-temperature T, repeated; e.g. the highest, as the paper does), "
             "shorten its fit range (--corr-r-max), or fix C1/xi (--fix C1=..., --fix xi=...)",
     "rho(r)": "fix the kick correlation (--fix p1=..., --fix xi_rho=...) or pool the kicks over other "
-              "temperatures (--kick-temperatures)",
-    "kick": "pool the kicks over other temperatures (--kick-temperatures), fix s0/s1 (--fix s0=...), "
+              "temperatures (--kick-temperature T, repeated)",
+    "kick": "pool the kicks over other temperatures (--kick-temperature T, repeated), fix s0/s1 (--fix s0=...), "
             "or let measure shrink s(r) (--kick-feasibility shrink)",
     "rates": "fix T0 (--fix T0=...) or use more temperatures; check the per-temperature fits in report.md",
 }
