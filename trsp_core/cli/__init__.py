@@ -118,7 +118,7 @@ def compose(
     check_fits(est)
     model = spec.build()
     tty = sys.stderr.isatty()
-    lines = LineProgress("trsp compose") if not tty and not json_out else None
+    lines = LineProgress("trsp compose") if not tty else None  # stderr lines; --json output is on stdout
     with Progress(TextColumn("[bold]trsp compose"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
                   TimeRemainingColumn(), transient=True, disable=json_out or not tty,
                   console=None) as bar:
