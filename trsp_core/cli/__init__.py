@@ -139,11 +139,19 @@ def compose(
     else:
         for k, v in summary.items():
             # a peak not measured is None in the summary (null in JSON): say so, never a number
-            shown = "nan (not measured, see the warning)" if v is None and k in _PEAK_KEYS else v
-            typer.echo(f"{k:>14}: {shown}")
+            typer.echo(f"{k:>14}: {_shown(k, v, summary)}")
 
 
 _PEAK_KEYS = ("tau_alpha", "tau_alpha_err", "chi4_star", "chi4_star_err")
+
+
+def _shown(key, value, summary):
+    """A peak value not measured is None in the summary (null in JSON): say why, never a number."""
+    if value is not None or key not in _PEAK_KEYS:
+        return value
+    if summary.get(key.replace("_err", "")) is None:
+        return "nan (not measured, see the warning)"
+    return "nan (a bootstrap error needs >= 2 seeds)"
 
 
 @app.command()
