@@ -229,6 +229,10 @@ def test_plot_copes_with_unmeasured_tau(plot_inputs):
     ds["tau_alpha"][0, 0] = ds["chi4_star"][0, 0] = np.nan
     ds.to_netcdf(plot_inputs / "nan.nc")
     assert len(plot_sweep(plot_inputs / "nan.nc", plot_inputs / "fig")) >= 8
+    ds["tau_alpha"][:] = ds["chi4_star"][:] = np.nan      # nothing measured: said, not silently empty
+    ds.to_netcdf(plot_inputs / "allnan.nc")
+    with pytest.warns(UserWarning, match="no .* point has a measured tau_alpha"):
+        plot_sweep(plot_inputs / "allnan.nc", plot_inputs / "fig2")
 
 
 # ---------------------------------------------------------------- softness and measure

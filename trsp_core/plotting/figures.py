@@ -43,6 +43,12 @@ def _tcolors(temps):
     return [plt.cm.coolwarm((x - t.min()) / span) for x in t]  # highest T in red
 
 
+def _legend(ax, **kw) -> None:
+    # a panel with nothing drawn (every point unmeasured) gets no legend, and no matplotlib warning
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
 def _save(fig, path: Path) -> Path:
     return save_figure(fig, path, dpi=DPI)
 
@@ -129,7 +135,7 @@ def fig_overlap_chi4(ds, v, out: Path) -> Path:
         ax[1].semilogx(x["lag"], x["chi4"], color=c, label=f"T={T:g}")
     ax[0].set(xlabel=f"t [{FRAMES}]", ylabel="Q(t)", title="overlap")
     ax[1].set(xlabel=f"t [{FRAMES}]", ylabel=r"$\chi_4(t)$", title="four-point susceptibility")
-    ax[1].legend(fontsize=7)
+    _legend(ax[1], fontsize=7)
     fig.suptitle(f"Fig. 4 analogue: {str(d['variant_label'].values)}", fontsize=9)
     return _save(fig, out / f"fig4_overlap_chi4_{_slug(str(d['variant_label'].values))}.png")
 
@@ -161,7 +167,7 @@ def fig_vs_T(ds, out: Path) -> Path:
     ax[2].set(xlabel=T_UNIT, ylabel=r"$\xi_4$ [$\sigma_{AA}$]")
     if not np.isfinite(ds["xi4"].values).any():
         ax[2].text(0.5, 0.5, "xi4 not available", ha="center", transform=ax[2].transAxes)
-    ax[0].legend(fontsize=7)
+    _legend(ax[0], fontsize=7)
     fig.suptitle("Fig. 5 analogue: dynamical heterogeneity vs temperature", fontsize=9)
     return _save(fig, out / "fig5_tau_chi4_xi4_vs_T.png")
 
@@ -173,7 +179,7 @@ def fig_xi4_inverse_T(ds, out: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
     _vs_T(ax, ds, "xi4", list(ds["variant"].values), xfun=lambda T: 1 / T - 1 / T0)
     ax.set(xlabel=r"$1/T - 1/T_0$ [$k_B/\epsilon_{AA}$]" + f" (T0={T0:g})", ylabel=r"$\xi_4$ [$\sigma_{AA}$]")
-    ax.legend(fontsize=7)
+    _legend(ax, fontsize=7)
     ax.set_title("Fig. 6 analogue", fontsize=9)
     return _save(fig, out / "fig6_xi4_vs_inverse_T.png")
 
@@ -203,7 +209,7 @@ def fig_facilitation(ds, out: Path) -> Path | None:
     ax[0].set(xlabel=T_UNIT, ylabel=r"$\tau_\alpha$ [frames]")
     ax[1].set(xlabel=T_UNIT, ylabel=r"$\chi_4^*$")
     ax[2].set(xlabel=T_UNIT, ylabel=r"$\xi_4$ [$\sigma_{AA}$]")
-    ax[0].legend(fontsize=7)
+    _legend(ax[0], fontsize=7)
     fig.suptitle("Fig. 7 analogue: weakening facilitation (K_Delta x c)", fontsize=9)
     return _save(fig, out / "fig7_facilitation.png")
 
@@ -224,12 +230,12 @@ def fig_m1_vs_m4(ds, out: Path) -> Path | None:
             if np.isfinite(x["lag"]).any():
                 ax[0].semilogx(x["lag"], x["chi4"], ls, color=c, label=f"T={T:g}" if v == v4 else None)
     ax[0].set(xlabel="t [frames]", ylabel=r"$\chi_4(t)$", title="solid: m=4 plaquette, dashed: m=1 single")
-    ax[0].legend(fontsize=7)
+    _legend(ax[0], fontsize=7)
     _vs_T(ax[1], ds, "chi4_star", [v4, v1])
     r = ds["chi4_star"].sel(variant=v4) / ds["chi4_star"].sel(variant=v1)
     ax[1].set(xlabel=T_UNIT, ylabel=r"$\chi_4^*$",
               title="ratio m4/m1: " + ", ".join(f"{x:.1f}" for x in r.values if np.isfinite(x)))
-    ax[1].legend(fontsize=7)
+    _legend(ax[1], fontsize=7)
     fig.suptitle("Fig. 12 analogue: single-site vs plaquette rearrangements", fontsize=9)
     return _save(fig, out / "fig12_m1_vs_m4.png")
 
@@ -253,7 +259,7 @@ def _collapse(ds, out: Path, name: str, fname: str, ylabel: str, scale_chi: bool
         ax.title.set_fontsize(8)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=6)
+    _legend(axes.flat[0], fontsize=6)
     fig.suptitle(title, fontsize=9)
     return _save(fig, out / fname)
 
@@ -284,7 +290,7 @@ def fig_block_collapse(ds, out: Path) -> Path | None:
     if not drawn:
         plt.close(fig)
         return None
-    axes.flat[0].legend(fontsize=6)
+    _legend(axes.flat[0], fontsize=6)
     fig.suptitle("Figs. 13-15 analogue: finite-size scaling collapse of block chi4 (a = 1.1 sigma_AA)", fontsize=9)
     return _save(fig, out / "fig15_block_chi4_collapse.png")
 
@@ -300,7 +306,7 @@ def fig_chi4_vs_tau(ds, out: Path) -> Path:
             ax[1].loglog(d["xi4"].values[ok2], d["chi4_star"].values[ok2], "o-", ms=4, label=str(d["variant_label"].values))
     ax[0].set(xlabel=r"$\tau_\alpha$ [frames]", ylabel=r"$\chi_4^*$")
     ax[1].set(xlabel=r"$\xi_4$ [$\sigma_{AA}$]", ylabel=r"$\chi_4^*$")
-    ax[0].legend(fontsize=7)
+    _legend(ax[0], fontsize=7)
     fig.suptitle("Fig. 16 analogue: chi4* against tau_alpha and xi4", fontsize=9)
     return _save(fig, out / "fig16_chi4_vs_tau.png")
 
@@ -310,6 +316,12 @@ def plot_sweep(results, out: str | Path) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ds = load_results(results if isinstance(results, (list, tuple)) else [results])
+    if not np.isfinite(ds["tau_alpha"].values).any():
+        import warnings
+
+        warnings.warn("no (variant, temperature) point has a measured tau_alpha (chi4 peaks at the edge of every "
+                      "lag window): the tau_alpha, chi4* and collapse figures are empty; re-run the sweep with "
+                      "longer runs (--duration, or a larger --tau-factor / --max-duration)", stacklevel=2)
     files = [fig_overlap_chi4(ds, v, out) for v in ds["variant"].values]
     files += [fig_vs_T(ds, out), fig_xi4_inverse_T(ds, out), fig_facilitation(ds, out), fig_m1_vs_m4(ds, out),
               _collapse(ds, out, "chi4", "fig13_chi4_collapse.png", r"$\chi_4(t)/\chi_4^*$", True,
@@ -335,7 +347,7 @@ def plot_aging(ds: xr.Dataset, out: str | Path) -> Path:
         ax.set_xscale("log")
         ax.set(xlabel="time since quench t [frames]", ylabel=r"$\langle S(t)\rangle$ [descriptor units]",
                title=f"{m} (n={int(ds['n_seeds'].sel(model=m).min())} seeds)")
-        ax.legend(fontsize=7)
+        _legend(ax, fontsize=7)
     fig.suptitle(f"Fig. 8 analogue: aging after a quench from $T_I$={ds.attrs.get('initial_temperature')} "
                  "(dotted: equilibrium mu(T_F))", fontsize=9)
     return _save(fig, out / "fig8_aging.png")
