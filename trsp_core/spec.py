@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from trsp_core.errors import InputFileError, ParameterError
-from trsp_core.physics.params import DescriptorParams, missing_params
+from trsp_core.physics.params import DescriptorParams, missing_params, type_error
 from trsp_core.validators import parameter
 
 #: descriptor-parameter names an override may set
@@ -32,6 +32,10 @@ def _overrides(value) -> tuple[tuple[str, Any], ...]:
     unknown = sorted(set(items) - set(PARAM_NAMES))
     if unknown:
         raise ParameterError(f"unknown descriptor parameter(s) {', '.join(unknown)}; known: {', '.join(PARAM_NAMES)}")
+    for k, v in items.items():
+        why = type_error(k, v)
+        if why:
+            raise ParameterError(why)
     return tuple(sorted(items.items()))
 
 

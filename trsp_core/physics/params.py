@@ -138,17 +138,22 @@ _SECTION_OF = {k: sec for sec, keys in _SECTIONS.items() for k in keys}
 _LABELS = ("name", "description")
 
 
-def _check_type(key: str, value, source: str) -> None:
-    # tomllib already typed every value: refuse the ones attrs' converters would
-    # silently coerce (bool("false") is True, float(True) is 1.0)
+def type_error(key: str, value) -> str | None:
+    """Why ``value`` has the wrong type for parameter ``key`` (None if it is right): the
+    values attrs' converters would silently coerce (bool("false") is True, float(True) 1.0)."""
     if key in _LABELS:
         ok, want = isinstance(value, str), "a string"
     elif key == "reset":
-        ok, want = isinstance(value, bool), "a boolean (true or false, unquoted)"
+        ok, want = isinstance(value, (bool, np.bool_)), "a boolean (true or false, unquoted)"
     else:
-        ok, want = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
-    if not ok:
-        raise InputFileError(f"{source}: parameter '{key}' must be {want}, got {value!r} ({type(value).__name__})")
+        ok, want = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)), "a number"
+    return None if ok else f"parameter '{key}' must be {want}, got {value!r} ({type(value).__name__})"
+
+
+def _check_type(key: str, value, source: str) -> None:
+    why = type_error(key, value)
+    if why:
+        raise InputFileError(f"{source}: {why}")
 
 
 def _flatten(doc: dict, source: str) -> dict:
