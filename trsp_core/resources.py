@@ -184,8 +184,11 @@ def _campaign(what, points, seeds, n_workers, backend, fields_per_event) -> Esti
 
 
 def estimate_sweep(variants, temperatures, *, seeds: int, duration: float | None, tau_factor: float,
-                   max_duration: float, n_workers: int, backend: str = "fast", kicks: bool = False) -> Estimate:
-    """Peak memory (client + workers) and wall time of a sweep, before any model is built at full size."""
+                   max_duration: float, n_workers: int, backend: str = "fast", kicks: bool = False,
+                   observables=None) -> Estimate:
+    """Peak memory (client + workers) and wall time of a sweep, before any model is built at full size.
+
+    ``observables``: the names the reduction computes; with ``overlap`` alone it holds no event log."""
     from trsp_core.campaigns.tasks import model_spec
     from trsp_core.physics.timescales import auto_run_length
 
@@ -197,6 +200,8 @@ def estimate_sweep(variants, temperatures, *, seeds: int, duration: float | None
             dur = float(duration) if duration else auto_run_length(small, tau_factor, max_duration)
             points.append((int(spec.size), n, m, _events(n, m, dur, tau)))
     per_event = 96.0 + (2 * 8.0 * max(p[2] for p in points) if kicks else 0.0)
+    if observables is not None and set(observables) <= {"overlap"}:
+        per_event = 0.0  # the overlap reads the run files back chunk-wise (streaming.overlap_from_files)
     return _campaign("trsp sweep", points, seeds, n_workers, backend, per_event)
 
 

@@ -328,3 +328,62 @@ def simulate_to_file(model, path, duration: float, seed: int, *, fields, extra: 
         ds.attrs["trsp_run_fields"] = ",".join(fields)
         netcdf.write(ds, tmp, mode="a")
     return light
+
+
+# ---- reading event logs back chunk-wise ---------------------------------------------------
+def light_runs_of_file(path) -> list[Run]:
+    """The runs of a run file with no fields (seed, t_end, n_events, wall_s, backend only)."""
+    from trsp_core.io import netcdf
+    from trsp_core.run import stored_fields
+
+    with netcdf.opened(path) as ds:
+        stored_fields(ds, str(path))
+        return [Run(seed=int(s), t_end=float(t), n_events_stored=int(n), wall_s=float(w),
+                    backend=str(ds.attrs.get("backend", "")))
+                for s, t, n, w in zip(ds["seed"].values, ds["t_end"].values, ds["n_events"].values,
+                                      ds["wall_s"].values)]
+
+
+def iter_event_chunks(path, chunk: int = 1 << 18):
+    """(event_run, event_time, event_cluster) of a run file, ``chunk`` events at a time."""
+    import netCDF4
+
+    from trsp_core.io import netcdf
+
+    with netcdf.LOCK:
+        nc = netCDF4.Dataset(path, "r")
+        nc.set_auto_maskandscale(False)
+    try:
+        n = len(nc.dimensions["event"]) if "event" in nc.dimensions else 0
+        for a in range(0, n, chunk):
+            b = min(a + chunk, n)
+            with netcdf.LOCK:
+                yield (np.asarray(nc.variables["event_run"][a:b]), np.asarray(nc.variables["event_time"][a:b]),
+                       np.asarray(nc.variables["event_cluster"][a:b], np.int64))
+    finally:
+        with netcdf.LOCK:
+            nc.close()
+
+
+def overlap_from_files(obs, model, paths) -> xr.Dataset:
+    """``obs.compute(model, runs)`` for the runs stored in ``paths``, reading their event logs
+    chunk by chunk (memory: O(N) per run, not the event logs). Same numbers as loading them."""
+    from trsp_core.observables.overlap import default_lags
+
+    items = [(r, p, i) for p in paths for i, r in enumerate(light_runs_of_file(p))]
+    items.sort(key=lambda x: x[0].seed)
+    runs = [r for r, _, _ in items]
+    t_end = min(r.t_end for r in runs)
+    lags = np.asarray(obs.lags, float) if obs.lags is not None else default_lags(t_end, obs.n_lags)
+    samples = []
+    for r, p, i in items:
+        span = r.t_end - lags.max()
+        if span < 0:
+            raise ValueError(f"run of seed {r.seed} (t_end={r.t_end:.4g}) is shorter than the largest lag "
+                             f"{lags.max():.4g}")
+        acc = OverlapAccumulator(model.cluster_sites, model.n_sites, np.linspace(0.0, span, obs.n_origins), lags)
+        for ev_run, t, c in iter_event_chunks(p):
+            sel = ev_run == i
+            acc.add(t[sel], c[sel])
+        samples.append(acc.result())
+    return obs.from_samples(model, runs, lags, np.asarray(samples))

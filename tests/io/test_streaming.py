@@ -147,3 +147,20 @@ def test_streamed_event_log_resident_memory_bounded(tmp_path):
                        text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert int(p.stdout.split()[-1]) < 40e6
+
+
+def test_overlap_from_files_equals_loaded_runs(tmp_path):
+    from trsp_core.campaigns.tasks import load_runs
+    from trsp_core.observables.overlap import Overlap
+    from trsp_core.streaming import iter_event_chunks, overlap_from_files, simulate_to_file
+
+    model = trsp.ModelSpec(size=6, temperature=0.6).build()
+    paths = []
+    for s in (7, 3, 5):  # not in seed order on purpose
+        paths.append(tmp_path / f"r{s}.nc")
+        simulate_to_file(model, paths[-1], 700 + s, s, fields=("events",), extra={"trsp_run_complete": 1},
+                         backend="fast", n_snapshots=0)
+    assert sum(len(c[1]) for c in iter_event_chunks(paths[0], chunk=50)) == load_runs(paths[0])[0].n_events
+    want = Overlap().compute(model, [r for p in paths for r in load_runs(p)])
+    got = overlap_from_files(Overlap(), model, paths)
+    xr.testing.assert_identical(got, want)

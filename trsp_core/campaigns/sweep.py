@@ -211,7 +211,7 @@ def run_sweep(
     local = client is None and scheduler == "local"
     est = estimate_sweep(variants, temperatures, seeds=seeds, duration=duration, tau_factor=tau_factor,
                          max_duration=max_duration, n_workers=(n_workers or os.cpu_count() or 1) if local else 0,
-                         backend=resolve_backend(backend), kicks="kicks" in fields)
+                         backend=resolve_backend(backend), kicks="kicks" in fields, observables=observables)
     console.print(est.line())
     check_fits(est)
     with directory_lock(out, "sweep"):

@@ -104,16 +104,24 @@ def combine_point(point: dict) -> xr.Dataset:
 
     reg = default_registry()
     model = model_spec(point["variant"], point["temperature"]).build(reg)
+    from trsp_core.streaming import _is_overlap, light_runs_of_file, overlap_from_files
+
     paths = [p for p in point["paths"] if Path(p).exists()]
-    runs = [r for p in paths for r in load_runs(p)]
+    runs = [r for p in paths for r in light_runs_of_file(p)]  # bookkeeping only; event logs stay on disk
     out = xr.Dataset(attrs={"n_seeds": len(runs)})
     if len(runs) == 0:
         return out
     parts = []
+    full = None
     for name in point["observables"]:
         obs = reg.get("observable", name)()
         try:
-            parts.append(compute(obs, model, runs, "the sweep's run files"))
+            if _is_overlap(obs):
+                # Q(t), chi4: the event logs read back chunk by chunk (same numbers as loading them)
+                parts.append(overlap_from_files(obs, model, paths))
+            else:
+                full = full if full is not None else [r for p in paths for r in load_runs(p)]
+                parts.append(compute(obs, model, full, "the sweep's run files"))
         except Exception as exc:  # noqa: BLE001 - one failing observable must not sink the sweep
             out.attrs[f"error_{name}"] = f"{type(exc).__name__}: {exc}"
     ds = xr.merge(parts, combine_attrs="drop_conflicts") if parts else xr.Dataset()
