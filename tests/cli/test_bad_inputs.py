@@ -320,3 +320,16 @@ def test_subprocess_one_line(tmp_path, args, needle):
                         "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert_one_line_error(p.returncode, p.stdout, p.stderr, needle)
     assert p.returncode == 2
+
+
+def test_too_short_sweep_says_which_points_are_unmeasured(capsys, monkeypatch, tmp_path):
+    out = tmp_path / "sw"
+    code, stdout, err = run_cli(capsys, monkeypatch, "sweep", "--temperatures", "0.6", "--size", "4", "--seeds", "2",
+                                "--duration", "5", "--backend", "reference", "--observables", "overlap",
+                                "--workers", "1", "--out", out, "--json")
+    assert code == 0, err
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert summary["tau_alpha_unmeasured"] == ["plaquette c=1 L=4 T=0.6"]
+    assert "not measured (NaN) at 1 point(s)" in err and "--duration" in err
+    with xr.open_dataset(out / "sweep.nc") as ds:
+        assert np.isnan(ds["tau_alpha"].values).all() and np.isnan(ds["chi4_star"].values).all()

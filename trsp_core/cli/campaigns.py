@@ -123,6 +123,20 @@ def _run_campaign(fn, **kwargs) -> dict:
         _fail(f"the dask cluster failed ({kwargs.get('scheduler', 'local')}): {type(exc).__name__}: {exc}")
 
 
+def _unmeasured_points(combined) -> list[str]:
+    """'<variant label> T=<T>' of every point with seeds but a NaN tau_alpha in ``combined`` (sweep.nc)."""
+    if not combined:
+        return []
+    import numpy as np
+
+    from trsp_core.io import netcdf
+
+    with netcdf.opened(combined) as ds:
+        tau, n = ds["tau_alpha"].values, ds["n_seeds"].values
+        labels, temps = [str(x) for x in ds["variant_label"].values], ds["temperature"].values
+    return [f"{labels[i]} T={temps[j]:g}" for i, j in zip(*np.nonzero(~np.isfinite(tau) & (n > 0)))]
+
+
 def sweep(
     temperatures: Annotated[str, typer.Option(help="comma-separated temperatures, e.g. 0.42,0.45,0.5")] = "0.42,0.45,0.47,0.50,0.55,0.60,0.70",
     seeds: Annotated[int, typer.Option(help="seeds per (variant, temperature); run i uses seed + i")] = 8,
@@ -184,6 +198,12 @@ def sweep(
         if json_out:
             typer.echo(json.dumps(summary))
         raise typer.Exit(130)
+    unmeasured = _unmeasured_points(summary.get("combined"))
+    if unmeasured:
+        summary["tau_alpha_unmeasured"] = unmeasured
+        typer.echo(f"trsp: warning: tau_alpha and chi4* not measured (NaN) at {len(unmeasured)} point(s): "
+                   f"{'; '.join(unmeasured)}: chi4 peaks at the edge of the lag window (runs too short); "
+                   "re-run with a larger --tau-factor / --max-duration, or a longer --duration", err=True)
     if json_out:
         typer.echo(json.dumps(summary))
     else:
