@@ -105,6 +105,8 @@ def overlap_plan(obs, duration: float) -> tuple[np.ndarray, np.ndarray]:
     from trsp_core.observables.overlap import default_lags
 
     lags = np.asarray(obs.lags, float) if obs.lags is not None else default_lags(duration, obs.n_lags)
+    if duration - lags.max() < 0:  # the message overlap_samples gives
+        raise ValueError(f"runs of {duration:.4g} frames are shorter than the largest lag {lags.max():.4g}")
     return lags, np.linspace(0.0, duration - lags.max(), obs.n_origins)
 
 
@@ -233,7 +235,6 @@ def compose_to_file(model, out, *, seeds: int = 8, seed: int = 0, duration: floa
     needs the event log or kicks (see :func:`streamable`).
     """
     from trsp_core.backends import simulate
-    from trsp_core.errors import ParameterError
     from trsp_core.io import atomic_path, netcdf, write_dataset
     from trsp_core.observables import compute_all, required_fields, resolve
     from trsp_core.physics.timescales import auto_duration
@@ -244,10 +245,12 @@ def compose_to_file(model, out, *, seeds: int = 8, seed: int = 0, duration: floa
                        progress=progress)
         write_dataset(ds, out)
         return ds
+    from trsp_core.validators import check_duration, check_seeds
+
     t0 = time.perf_counter()
+    check_seeds(seed, seeds)  # the checks Model.run makes
+    check_duration(duration)
     seeds = int(seeds)
-    if seeds < 1:
-        raise ParameterError(f"seeds must be >= 1, got {seeds}")
     b_max = model.check_feasible()
     if duration is None:
         duration = auto_duration(model)
