@@ -20,10 +20,11 @@ def trsp(*args, check=True, env=None):
 
 def test_plugins_json():
     listing = json.loads(trsp("plugins", "--json").stdout)
-    assert set(listing) == {"descriptor", "lattice", "cluster", "rate", "observable"}
+    assert set(listing) == {"descriptor", "structural", "lattice", "cluster", "rate", "observable"}
     assert {"softness-kalj", "gaussian", "trap"} <= set(listing["descriptor"])
-    assert {"cubic", "square"} <= set(listing["lattice"])
-    assert {"single", "bond", "plaquette"} <= set(listing["cluster"])
+    assert {"q6", "w6", "voronoi-volume", "s2", "fivefold", "softness"} <= set(listing["structural"])
+    assert {"cubic", "square", "triangular", "fcc", "bcc"} <= set(listing["lattice"])
+    assert {"single", "bond", "plaquette", "triangle", "tetrahedron"} <= set(listing["cluster"])
     assert "arrhenius" in listing["rate"] and "overlap" in listing["observable"]
 
 
