@@ -117,6 +117,15 @@ def test_chi4_peak_at_the_edge_is_not_reported():
     assert np.isnan(ds.tau_alpha.item()) and np.isnan(ds.chi4_star.item())
 
 
+def test_no_xi4_when_tau_alpha_is_at_the_edge():
+    # rare hoppers: chi4 still rising at the last lag, so S4 'at tau_alpha' has no meaning
+    rng = np.random.default_rng(0)
+    f = rng.random((200, 400)) < 1.9e-3     # Q(last lag) ~ 0.84: chi4 = Q(1 - Q) still rising
+    ds = MDDynamics(indicators=("phop",), phop_threshold=0.5, s4_n_max=1).compute([_traj(f)])
+    assert np.isnan(ds.tau_alpha.item())
+    assert np.isnan(ds.xi4.item()) and np.all(np.isnan(ds.S4.values))
+
+
 def test_bad_input_is_named():
     with pytest.raises(ParameterError, match="indicators"):
         MDDynamics(indicators=("foo",))

@@ -250,6 +250,8 @@ class MDDynamics:
             q_boot = np.array([G[k].reshape(-1, G.shape[-1]).mean(axis=0) for k in picks])
             edge = not (lags[0] < tau < lags[-1]) or int(np.argmax(chi4)) in (0, len(lags) - 1)
             s4 = self._s4(ind, runs, meta, int(max(1, round(tau))), unit) if self.s4 else self._no_s4()
+            if edge:  # S4 "at tau_alpha" would be at the window's edge: no xi4 number either
+                s4 = {k: (np.full_like(np.asarray(v, float), np.nan) if k != "q" else v) for k, v in s4.items()}
             span = (meta[0]["origins"][-1] - meta[0]["origins"][0] + 1) / max(G.shape[0], 1) if unit != "runs" else np.nan
             per[ind] = dict(Q=q_mean, chi4=chi4, Q_err=q_boot.std(axis=0, ddof=1), chi4_err=chi_boot.std(axis=0, ddof=1),
                             tau=tau, tau_err=np.std(boot[:, 0], ddof=1), chi_star=chi_star,
