@@ -48,6 +48,9 @@ OVERLAP_SITE_BYTES = 1100.0
 EVENTS_PER_S = {"fast": 2.0e4, "reference": 4.0e2}
 #: build time per site, seconds (7 s + 7 s feasibility check at L = 128)
 BUILD_S_PER_SITE = 7e-6
+#: bytes in a compose file: per site and seed (16 snapshots + 4 per-site arrays, float64), per event
+#: (time, cluster, run, 2 x 4 kicks, zlib: 889 MiB for L = 128, 2 seeds, 1.4e5 events), geometry per site
+FILE_SITE_BYTES, FILE_EVENT_BYTES, FILE_GEOMETRY_BYTES = 160.0, 65.0, 120.0
 #: the estimate is refused when it exceeds this fraction of the available memory
 HEADROOM = 0.9
 
@@ -71,9 +74,10 @@ class Estimate:
         workers = self.parts.get("workers")
         per = (f" ({workers} worker(s) x {_bytes(self.parts['per_worker'])} + client)" if workers else
                f" (client; {_bytes(self.parts['per_worker'])} per remote worker)") if workers is not None else ""
+        file = f", output ~{_bytes(self.parts['file'])}" if "file" in self.parts else ""
         return (f"{self.what}: size {self.size} ({self.n_sites:,} sites), {self.n_runs} run(s) of ~"
                 f"{_num(self.events_per_run)} events: estimated peak memory {_bytes(self.memory_bytes)}{per}, "
-                f"time ~{_dur(self.time_s)}")
+                f"time ~{_dur(self.time_s)}{file}")
 
     def to_dict(self) -> dict:
         return {"memory_bytes": self.memory_bytes, "time_s": self.time_s, "n_sites": self.n_sites,
@@ -162,7 +166,10 @@ def estimate_compose(spec, *, seeds: int, duration: float | None, backend: str =
         parts["per_run_arrays"] = 2 * 8.0 * 22 * n * seeds
     rate = EVENTS_PER_S.get(backend, EVENTS_PER_S["fast"])
     t = BUILD_S_PER_SITE * n + seeds * ev / rate
-    return Estimate("trsp compose", int(spec.size), n, ev, int(seeds), sum(parts.values()), t, parts)
+    est = Estimate("trsp compose", int(spec.size), n, ev, int(seeds), sum(parts.values()), t, parts)
+    # the file: per seed 16 snapshots + 4 per-site arrays, the event log compressed; geometry once
+    est.parts["file"] = seeds * (FILE_SITE_BYTES * n + FILE_EVENT_BYTES * ev) + FILE_GEOMETRY_BYTES * n * m / 4
+    return est
 
 
 def _campaign(what, points, seeds, n_workers, backend, fields_per_event) -> Estimate:
@@ -223,8 +230,20 @@ def estimate_aging(models: dict, final_temperatures, *, size: int, seeds: int, d
     return _campaign("trsp age", points, seeds, n_workers, backend, 0.0)
 
 
-def check_fits(est: Estimate, available: float | None = None) -> Estimate:
-    """Raise ResourceError naming the size and the estimate if it does not fit in memory."""
+def check_fits(est: Estimate, available: float | None = None, out=None) -> Estimate:
+    """Raise ResourceError naming the size and the estimate if it does not fit in memory
+    (or, given the output path ``out``, if its file system has no room for the output)."""
+    if out is not None and "file" in est.parts:
+        import shutil
+
+        d = Path(out).parent
+        while not d.exists() and d != d.parent:
+            d = d.parent
+        free = shutil.disk_usage(d).free
+        if est.parts["file"] > free:
+            raise ResourceError(
+                f"{est.what} with size {est.size} writes an estimated {_bytes(est.parts['file'])} to {out}, but "
+                f"only {_bytes(free)} is free there; use a smaller --size, fewer --seeds or another --out")
     avail = available_memory() if available is None else available
     if est.memory_bytes > HEADROOM * avail:
         raise ResourceError(

@@ -100,3 +100,14 @@ def test_line_progress_prints_every_interval():
     quiet = io.StringIO()
     LineProgress("x", every=0, stream=quiet)(50, 100)
     assert quiet.getvalue() == ""
+
+
+def test_output_size_estimated_and_checked_against_free_disk(tmp_path, monkeypatch):
+    import shutil
+
+    est = estimate_compose(trsp.ModelSpec(size=128), seeds=2, duration=20)
+    assert 850 * 2**20 < est.parts["file"] < 1000 * 2**20  # measured: 889 MiB (docs/performance.md)
+    assert "output ~" in est.line()
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**12, 10**12 - 10**8, 10**8))
+    with pytest.raises(ResourceError, match=r"writes an estimated .* only 95.4 MiB is free"):
+        check_fits(est, available=64 * 2**30, out=tmp_path / "new" / "c.nc")

@@ -115,7 +115,7 @@ def compose(
     est = estimate_compose(spec, seeds=seeds, duration=duration, backend=resolve_backend(backend),
                            streamed=streamable(resolve(obs or ["overlap"])))
     typer.echo(est.line(), err=True)
-    check_fits(est)
+    check_fits(est, out=out)
     model = spec.build()
     tty = sys.stderr.isatty()
     lines = LineProgress("trsp compose") if not tty else None  # stderr lines; --json output is on stdout
