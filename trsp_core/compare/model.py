@@ -212,7 +212,10 @@ def sweep_points(ds: xr.Dataset, name: str = "<dataset>", *, runs_dir: Path | No
     has_curves = "Q" in ds and "chi4" in ds and "lag" in ds
     if not has_curves:
         notes.append(f"{name}: no Q(t)/chi4(t) curves")
-    notes.append(f"{name}: sweep files hold no per-lag errors; no Q(t)/chi4(t) error bands")
+    has_bands = has_curves and "Q_err" in ds and "chi4_err" in ds
+    if has_curves and not has_bands:
+        notes.append(f"{name}: sweep file without per-lag errors (written before Q_err/chi4_err existed); "
+                     "no Q(t)/chi4(t) error bands")
     for i in range(ds.sizes["variant"]):
         for T in ds["temperature"].values:
             d = ds.isel(variant=i).sel(temperature=T)
@@ -223,13 +226,14 @@ def sweep_points(ds: xr.Dataset, name: str = "<dataset>", *, runs_dir: Path | No
                 lag, Q, chi = d["lag"].values * fdt, d["Q"].values, d["chi4"].values
                 keep = np.isfinite(lag)
                 lag, Q, chi = lag[keep], Q[keep], chi[keep]
+                Qe, ce = (d["Q_err"].values[keep], d["chi4_err"].values[keep]) if has_bands else (_nan_like(Q), _nan_like(chi))
             else:
-                lag = Q = chi = np.zeros(0)
+                lag = Q = chi = Qe = ce = np.zeros(0)
             points.append(Point(source="model", temperature=float(T), file=name,
                                 tau_alpha=_f(d, "tau_alpha") * fdt, tau_alpha_err=_f(d, "tau_alpha_err") * fdt,
                                 chi4_star=_f(d, "chi4_star"), chi4_star_err=_f(d, "chi4_star_err"),
-                                xi4=_f(d, "xi4"), xi4_err=_f(d, "xi4_err"), lag=lag, Q=Q, Q_err=_nan_like(Q),
-                                chi4=chi, chi4_err=_nan_like(chi), frame_dt=fdt,
+                                xi4=_f(d, "xi4"), xi4_err=_f(d, "xi4_err"), lag=lag, Q=Q, Q_err=Qe,
+                                chi4=chi, chi4_err=ce, frame_dt=fdt,
                                 tau_alpha_frames=_f(d, "tau_alpha"), label=labels[i]))
     return points, warns, notes
 

@@ -128,6 +128,19 @@ def resampled_peaks(Q: np.ndarray, lags, n_sites, picks) -> np.ndarray:
     return np.array([peak(lags, chi4_from_samples(Q[k], n_sites)[1]) for k in picks]).reshape(-1, 2)
 
 
+def curve_errors(Q: np.ndarray, n_sites, n_boot: int = 200, seed: int = 0):
+    """Per-lag standard errors of Q(t) and chi4(t) by resampling runs (NaN with one run)."""
+    from trsp_core.observables.stats import bootstrap_picks
+
+    if Q.shape[0] < 2:
+        nan = np.full(Q.shape[-1], np.nan)
+        return nan, nan.copy()
+    picks = bootstrap_picks(Q.shape[0], n_boot, seed)
+    q_boot = np.array([Q[k].mean(axis=(0, 1)) for k in picks])
+    chi_boot = np.array([chi4_from_samples(Q[k], n_sites)[1] for k in picks])
+    return q_boot.std(axis=0, ddof=1), chi_boot.std(axis=0, ddof=1)
+
+
 def bootstrap_peak(Q: np.ndarray, lags, n_sites, n_boot: int = 200, seed: int = 0):
     """Standard errors of (tau_alpha, chi4*) by resampling runs (independent seeds)."""
     from trsp_core.observables.stats import bootstrap_picks
@@ -143,7 +156,7 @@ class Overlap(Observable):
 
     name = "overlap"
     requires = ('events',)
-    provides = ('Q', 'chi4', 'Q_run', 'tau_alpha', 'tau_alpha_err', 'chi4_star', 'chi4_star_err')
+    provides = ('Q', 'Q_err', 'chi4', 'chi4_err', 'Q_run', 'tau_alpha', 'tau_alpha_err', 'chi4_star', 'chi4_star_err')
 
     def __init__(self, n_lags: int = 48, n_origins: int = 64, lags=None):
         self.n_lags, self.n_origins, self.lags = n_lags, n_origins, lags
@@ -170,11 +183,14 @@ class Overlap(Observable):
             tau_err = chi_err = np.nan
         else:
             tau_err, chi_err = bootstrap_peak(Q, lags, N)
+        q_err, chi4_err = curve_errors(Q, N)
         lag = xr.Variable("lag", lags, {"units": "frames", "long_name": "lag time t"})
         ds = xr.Dataset(
             {
                 "Q": ("lag", q_mean, {"units": "1", "long_name": "overlap Q(t): fraction of sites not rearranged"}),
+                "Q_err": ("lag", q_err, {"units": "1", "long_name": "bootstrap std error of Q(t) over seeds"}),
                 "chi4": ("lag", chi4, {"units": "1", "long_name": "four-point susceptibility N Var Q(t)"}),
+                "chi4_err": ("lag", chi4_err, {"units": "1", "long_name": "bootstrap std error of chi4(t) over seeds"}),
                 "Q_run": (("run", "lag"), Q.mean(axis=1), {"units": "1", "long_name": "Q(t) per run"}),
                 "tau_alpha": ((), tau, {"units": "frames", "long_name": "alpha time (argmax chi4)"}),
                 "tau_alpha_err": ((), tau_err, {"units": "frames", "long_name": "bootstrap std error of tau_alpha over seeds"}),
