@@ -31,8 +31,9 @@ from pathlib import Path
 
 from trsp_core.errors import ParameterError, TRSPError
 
-#: bytes: interpreter + libraries + compiled kernels (peak RSS of `trsp compose --size 32`: 324 MiB)
-BASE_BYTES = 340e6
+#: bytes: interpreter + libraries + the kernels (peak RSS of `trsp compose --size 32`: 324 MiB with the
+#: numba cache warm; compiling the kernels in a first run adds 65 to 70 MiB)
+BASE_BYTES = 420e6
 #: bytes per site of a run in progress (L = 16 -> 128 streamed compose: 491 to 542 B/site, plaquettes)
 SITE_BYTES = 560.0
 #: bytes per site of building a model at all (client side of a sweep: 900 MB at L = 128)
