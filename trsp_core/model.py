@@ -165,6 +165,11 @@ class Model:
         t0 = time.perf_counter()
         check_seeds(seed, seeds)
         check_duration(duration)
+        # every event log is kept: refuse (ResourceError, naming the estimate) what cannot fit in
+        # memory; trsp_core.streaming.compose_to_file streams them to a file instead
+        from trsp_core.resources import check_fits, estimate_model_run
+
+        check_fits(estimate_model_run(self, seeds=int(seeds), duration=duration))
         b_max = self.check_feasible()
         obs = resolve(observables, registry)
         if duration is None:

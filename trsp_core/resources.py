@@ -158,6 +158,22 @@ def estimate_compose(spec, *, seeds: int, duration: float | None, backend: str =
                      factor: float = 30.0) -> Estimate:
     """Peak memory and time of ``trsp compose`` / ``Model.run`` for ``spec`` (a ModelSpec)."""
     n, _, m, tau, model = _probe(spec, spec.size)
+    return _estimate_runs(int(spec.size), n, m, tau, seeds=seeds, duration=duration, backend=backend,
+                          streamed=streamed, factor=factor)
+
+
+def estimate_model_run(model, *, seeds: int, duration: float | None, backend: str = "fast",
+                       streamed: bool = False, factor: float = 30.0) -> Estimate:
+    """The same for an already built model (``Model.run`` keeps every event log: ``streamed=False``)."""
+    from trsp_core.physics.timescales import mean_rate_time
+
+    return _estimate_runs(int(model.lattice.shape[0]), model.n_sites, int(model.cluster_sites.shape[1]),
+                          mean_rate_time(model), seeds=seeds, duration=duration, backend=backend,
+                          streamed=streamed, factor=factor, what="Model.run")
+
+
+def _estimate_runs(size, n, m, tau, *, seeds, duration, backend, streamed, factor,
+                   what="trsp compose") -> Estimate:
     dur = float(duration) if duration is not None else factor * tau
     ev = _events(n, m, dur, tau)
     parts = {"base": BASE_BYTES, "sites": SITE_BYTES * n}
@@ -167,7 +183,7 @@ def estimate_compose(spec, *, seeds: int, duration: float | None, backend: str =
         parts["per_run_arrays"] = 2 * 8.0 * 22 * n * seeds
     rate = EVENTS_PER_S.get(backend, EVENTS_PER_S["fast"])
     t = BUILD_S_PER_SITE * n + seeds * ev / rate
-    est = Estimate("trsp compose", int(spec.size), n, ev, int(seeds), sum(parts.values()), t, parts)
+    est = Estimate(what, size, n, ev, int(seeds), sum(parts.values()), t, parts)
     # the file: per seed 16 snapshots + 4 per-site arrays, the event log compressed; geometry once
     est.parts["file"] = seeds * (FILE_SITE_BYTES * n + FILE_EVENT_BYTES * ev) + FILE_GEOMETRY_BYTES * n * m / 4
     return est

@@ -111,3 +111,10 @@ def test_output_size_estimated_and_checked_against_free_disk(tmp_path, monkeypat
     monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**12, 10**12 - 10**8, 10**8))
     with pytest.raises(ResourceError, match=r"writes an estimated .* only 95.4 MiB is free"):
         check_fits(est, available=64 * 2**30, out=tmp_path / "new" / "c.nc")
+
+
+def test_model_run_refuses_what_cannot_fit(monkeypatch):
+    model = trsp.ModelSpec(size=8, temperature=0.6).build()
+    monkeypatch.setenv("TRSP_MAX_MEMORY", "64M")
+    with pytest.raises(ResourceError, match=r"Model.run with size 8 \(512 sites"):
+        model.run(seeds=2, duration=100)
