@@ -12,8 +12,8 @@ import trsp_core
 ROOT = Path(trsp_core.__file__).parent
 
 #: rooms from the bottom up; a room may import only rooms listed before it
-LAYERS = ["_version", "errors", "validators", "io", "physics", "plugin", "run", "backends", "observables",
-          "model", "spec", "md", "plotting", "measure", "validation", "campaigns",
+LAYERS = ["_version", "errors", "validators", "progress", "io", "physics", "resources", "plugin", "run", "backends",
+          "observables", "streaming", "model", "spec", "md", "plotting", "measure", "validation", "campaigns",
           "compare", "bench", "cli"]
 PLUGIN_PACKAGES = {"plugins", "descriptors", "lattices"}
 

@@ -41,8 +41,31 @@ def flops_per_event(model) -> float:
     return mean_kick + z_update + rates + normals
 
 
+#: every built-in lattice with a rule defined on it, at about the same number of sites
+LATTICE_CASES = (("cubic", "plaquette", 3), ("fcc", "tetrahedron", 3), ("bcc", "bond", 3), ("triangular", "triangle", 2))
+
+
+def lattice_rates(size: int = 20, n_events: int = 30000, temperature: float = DEFAULTS.temperature) -> dict:
+    """Fast-kernel events/s (CPU) of each built-in lattice beside cubic, measured in one run:
+    3D lattices at L = size, the 2D one at L = size^(3/2) (same number of sites)."""
+    out = {}
+    for lattice, cluster, dim in LATTICE_CASES:
+        L = size if dim == 3 else int(round(size ** 1.5))
+        simulate(compose(lattice=lattice, cluster=cluster, size=6 if dim == 3 else 12, temperature=temperature),
+                 5.0, 0, backend="fast", n_snapshots=0)  # compile / load the numba cache for this geometry
+        model = compose(lattice=lattice, cluster=cluster, size=L, temperature=temperature)
+        n, wall, cpu, _ = _timed_run(model, "fast", n_events)
+        out[f"{lattice}+{cluster}"] = {"L": L, "sites": model.n_sites, "events_per_s": round(n / wall, 1),
+                                       "events_per_s_cpu": round(n / cpu, 1)}
+    base = out["cubic+plaquette"]["events_per_s_cpu"]
+    for v in out.values():
+        v["cpu_rate_over_cubic"] = round(v["events_per_s_cpu"] / base, 3)
+    return out
+
+
 def run_bench(sizes=(12, 20, 32, 64), duration_events: int = 30000, json: bool = False,
-              reference_events: int = 300, temperature: float = DEFAULTS.temperature) -> dict:
+              reference_events: int = 300, temperature: float = DEFAULTS.temperature,
+              lattices: bool = True) -> dict:
     """Measure events/s at each lattice size L (default model, T = 0.55); see the module docstring."""
     from trsp_core.backends.fast import kernel_tables
 
@@ -80,6 +103,8 @@ def run_bench(sizes=(12, 20, 32, 64), duration_events: int = 30000, json: bool =
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
     out["load_avg_1min"] = round(os.getloadavg()[0], 2)
     out["flops_per_event_20"] = round(flops_per_event(compose(size=20, temperature=temperature)))
+    if lattices:
+        out["lattices_L20"] = lattice_rates(20, duration_events, temperature)
     if json:
         print(_json.dumps(out))
     return out

@@ -1,6 +1,6 @@
 """Pre-flight estimates of memory and time, and the refusal of work that cannot fit.
 
-Every command that simulates calls :func:`estimate_compose`, :func:`estimate_sweep`
+Every command that simulates calls :func:`estimate_compose`, :func:`~trsp_core.campaigns.preflight.estimate_sweep`
 or :func:`estimate_aging` *before* building its (full-size) model, prints the
 one-line :meth:`Estimate.line`, and :func:`check_fits` refuses with a
 :class:`ResourceError` naming the size and the estimate when the peak would exceed
@@ -205,46 +205,6 @@ def _campaign(what, points, seeds, n_workers, backend, fields_per_event) -> Esti
     size, n, _, e = max(points, key=lambda p: p[1] * (1 + p[3]))
     return Estimate(what, size, n, max(p[3] for p in points), len(points) * seeds, mem, t,
                     {"client": client, "per_worker": max(worker, reduce), "workers": workers})
-
-
-def estimate_sweep(variants, temperatures, *, seeds: int, duration: float | None, tau_factor: float,
-                   max_duration: float, n_workers: int, backend: str = "fast", kicks: bool = False,
-                   observables=None) -> Estimate:
-    """Peak memory (client + workers) and wall time of a sweep, before any model is built at full size.
-
-    ``observables``: the names the reduction computes; with ``overlap`` alone it holds no event log."""
-    from trsp_core.campaigns.tasks import model_spec
-    from trsp_core.physics.timescales import auto_run_length
-
-    points = []
-    for v in variants:
-        for T in temperatures:
-            spec = model_spec(v, T)
-            n, _, m, tau, small = _probe(spec, spec.size)
-            dur = float(duration) if duration else auto_run_length(small, tau_factor, max_duration)
-            points.append((int(spec.size), n, m, _events(n, m, dur, tau)))
-    per_event = 96.0 + (2 * 8.0 * max(p[2] for p in points) if kicks else 0.0)
-    if observables is not None and set(observables) <= {"overlap"}:
-        per_event = 0.0  # the overlap reads the run files back chunk-wise (streaming.overlap_from_files)
-    return _campaign("trsp sweep", points, seeds, n_workers, backend, per_event)
-
-
-def estimate_aging(models: dict, final_temperatures, *, size: int, seeds: int, duration: float | None,
-                   tau_factor: float, max_duration: float, n_workers: int, backend: str = "fast") -> Estimate:
-    """Aging campaign: runs keep their event log until the run file (snapshot means) is written."""
-    from trsp_core.campaigns.spec import normalise_variant
-    from trsp_core.campaigns.tasks import model_spec
-    from trsp_core.physics.timescales import auto_run_length
-
-    points = []
-    for variant in models.values():
-        for T in final_temperatures:
-            spec = model_spec(normalise_variant({**variant, "size": size}), T)
-            n, _, m, tau, small = _probe(spec, size)
-            dur = float(duration) if duration else auto_run_length(small, tau_factor, max_duration)
-            points.append((int(size), n, m, _events(n, m, dur, tau)))
-    # the runs drop their event log as it is produced (an event sink): no per-event memory
-    return _campaign("trsp age", points, seeds, n_workers, backend, 0.0)
 
 
 def check_fits(est: Estimate, available: float | None = None, out=None) -> Estimate:

@@ -24,7 +24,8 @@ from trsp_core.campaigns.spec import normalise_variant, params_digest, variant_l
 from trsp_core.physics.timescales import auto_run_length
 from trsp_core.campaigns.lock import clean_stale_parts, directory_lock
 from trsp_core.campaigns.tasks import is_finished, load_runs, model_spec
-from trsp_core.resources import check_fits, estimate_aging
+from trsp_core.campaigns.preflight import estimate_aging
+from trsp_core.resources import check_fits
 
 #: the two models of Fig. 8: the TRSP model and the independent-site trap model
 AGING_MODELS = {

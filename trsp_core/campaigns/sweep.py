@@ -37,7 +37,8 @@ from trsp_core.campaigns.spec import (normalise_variant, run_key,
 from trsp_core.campaigns.tasks import SWEEP_FIELDS, check_sweep_fields, combine_point, execute_run, is_finished, model_spec
 from trsp_core.campaigns.lock import clean_stale_parts, directory_lock
 from trsp_core.observables import required_fields
-from trsp_core.resources import check_fits, estimate_sweep
+from trsp_core.campaigns.preflight import estimate_sweep
+from trsp_core.resources import check_fits
 
 XI4_NOTE = ("xi4 is NaN: no selected observable provides a variable named 'xi4' "
             "(select an S4 / Ornstein-Zernike observable with --observables)")
