@@ -33,6 +33,10 @@ def test_aging_quench_relaxes_towards_final_equilibrium(tmp_path):
         assert again["runs_computed"] == 0 and again["runs_cached"] == 12
     ds = xr.open_dataset(tmp_path / "aging.nc")
     assert list(ds["model"].values) == ["TRSP", "trap"]
+    # CF: long names everywhere, units on every number, history and the paper
+    missing = [v for v in list(ds.data_vars) + list(ds.coords)
+               if "long_name" not in ds[v].attrs or (ds[v].dtype.kind in "fiu" and "units" not in ds[v].attrs)]
+    assert missing == [] and "trsp" in ds.attrs["history"] and "arXiv:2406.05868" in ds.attrs["references"]
     mu_i, mu_f = 1.2 - 1.0 / 0.7, 1.2 - 1.0 / 0.5
     for m in ("TRSP", "trap"):
         d = ds.sel(model=m, final_temperature=0.5)

@@ -69,6 +69,20 @@ def test_auto_run_length_grows_on_cooling_and_is_capped():
     assert auto_run_length(compose(size=4, temperature=0.42), cap=500.0) == 500.0
 
 
+def _assert_self_describing(path):
+    """CF: every variable and coordinate has a long_name, every numeric one units; lag is a
+    coordinate; the file names its history and the paper it implements."""
+    import xarray as xr
+
+    with xr.open_dataset(path) as ds:
+        missing = [v for v in list(ds.data_vars) + list(ds.coords)
+                   if "long_name" not in ds[v].attrs or (ds[v].dtype.kind in "fiu" and "units" not in ds[v].attrs)]
+        assert missing == []
+        assert "lag" in ds.coords
+        assert ds.attrs["Conventions"].startswith("CF-") and "trsp" in ds.attrs["history"]
+        assert "arXiv:2406.05868" in ds.attrs["references"]
+
+
 def test_kill_worker_resume_equals_uninterrupted(tmp_path):
     """Kill a worker mid-run, re-run: complete, nothing finished recomputed, same numbers."""
     from distributed import Client, LocalCluster
@@ -78,6 +92,7 @@ def test_kill_worker_resume_equals_uninterrupted(tmp_path):
         # uninterrupted reference sweep
         ref = run_sweep(out=tmp_path / "ref", client=client, **COMMON)
         assert ref["runs_computed"] == len(VARIANTS) * len(TEMPS) * SEEDS and ref["complete"]
+        _assert_self_describing(tmp_path / "ref" / "sweep.nc")
 
         out = tmp_path / "crash"
         killed = {}
@@ -196,3 +211,4 @@ def test_fields_and_observables_checked_before_anything_is_written(tmp_path, kw,
         run_sweep(variants=[{"size": 4}], temperatures=[0.6], seeds=1, out=tmp_path / "s", **kw)
     assert needle in str(exc.value)
     assert not (tmp_path / "s").exists()
+

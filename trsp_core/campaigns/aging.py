@@ -132,7 +132,7 @@ def combine_aging(specs, ti: float) -> xr.Dataset:
             "S_equilibrium": (dims, mu_eq, {"units": "descriptor", "long_name": "equilibrium <S> = mu(T_F)"}),
             "n_seeds": (dims, nseed, {"units": "1", "long_name": "seeds averaged"}),
         },
-        coords={"model": models, "final_temperature": ("final_temperature", tfs, {"units": "epsilon_AA/k_B", "long_name": "final temperature T_F"})},
+        coords={"model": ("model", models, {"long_name": "aging model name (see models_json)"}), "final_temperature": ("final_temperature", tfs, {"units": "epsilon_AA/k_B", "long_name": "final temperature T_F"})},
     )
     from trsp_core.io import provenance
 

@@ -113,10 +113,29 @@ def _point_to_block(pds: xr.Dataset, point: dict) -> xr.Dataset:
     return ds
 
 
+#: the summary variables every sweep.nc has (NaN where no observable provided them)
+_SUMMARY_ATTRS = {
+    "tau_alpha": ("alpha time (argmax chi4)", "frames"), "tau_alpha_err": ("std error of tau_alpha", "frames"),
+    "chi4_star": ("peak of chi4", "1"), "chi4_star_err": ("std error of chi4*", "1"),
+    "xi4": ("dynamical correlation length xi4", "sigma_AA"), "xi4_err": ("std error of xi4", "sigma_AA"),
+}
+
+#: long names (and units, for numbers) of the variant coordinates
+_VARIANT_ATTRS = {
+    "variant_label": ("variant label (descriptor, lattice, size, cluster, ...)", None),
+    "descriptor": ("descriptor plugin", None), "lattice": ("lattice plugin", None),
+    "size": ("lattice sites per axis L", "1"), "cluster": ("cluster rule plugin", None),
+    "delta_rule": ("K_Delta distance rule", None), "rate": ("rate-law plugin", None),
+    "facilitation": ("facilitation factor c", "1"), "params": ("descriptor parameter file", None),
+    "m": ("sites per rearranging cluster m", "1"),
+}
+
+
 def combine_dataset(points, point_results, variants, spec: dict, all_points=None) -> xr.Dataset:
     all_points = all_points or points
     blocks = [_point_to_block(r, p) for p, r in zip(points, point_results) if r is not None]
-    ds = xr.merge(blocks, join="outer", compat="no_conflicts", combine_attrs="drop") if blocks else xr.Dataset()
+    # "override": variables keep their units and long names (with "drop" every variable lost them)
+    ds = xr.merge(blocks, join="outer", compat="no_conflicts", combine_attrs="override") if blocks else xr.Dataset()
     vi = np.arange(len(variants))
     ds = ds.reindex(variant=vi, temperature=sorted({p["temperature"] for p in all_points}))
     notes = []
@@ -133,9 +152,10 @@ def combine_dataset(points, point_results, variants, spec: dict, all_points=None
                     ds["xi4_err"].attrs["source"] = err.name
                 notes.append(f"xi4 taken from observable variable '{src}'")
                 break
-    for name in ("tau_alpha", "tau_alpha_err", "chi4_star", "chi4_star_err", "xi4", "xi4_err"):
+    for name, (long_name, units) in _SUMMARY_ATTRS.items():
         if name not in ds:
-            ds[name] = (("variant", "temperature"), np.full((len(vi), ds.sizes["temperature"]), np.nan))
+            ds[name] = (("variant", "temperature"), np.full((len(vi), ds.sizes["temperature"]), np.nan),
+                        {"long_name": long_name + " (not computed)", "units": units})
             if name == "xi4":
                 notes.append(XI4_NOTE)
     ds["xi4"].attrs.setdefault("units", "sigma_AA")
@@ -148,7 +168,12 @@ def combine_dataset(points, point_results, variants, spec: dict, all_points=None
         m=("variant", [next(p["m"] for p in all_points if p["variant_index"] == i) for i in vi]),
     )
     ds["temperature"].attrs.update(units="epsilon_AA/k_B", long_name="temperature T")
-    ds["variant"].attrs.update(long_name="variant index (see variant_label)")
+    ds["variant"].attrs.update(long_name="variant index (see variant_label)", units="1")
+    for name, (long_name, units) in _VARIANT_ATTRS.items():
+        if name in ds.variables:
+            ds[name].attrs.update(long_name=long_name, **({"units": units} if units else {}))
+    if "lag" in ds.data_vars:  # per point (variant, temperature): an auxiliary coordinate, not data
+        ds = ds.set_coords("lag")
     errs = {f"{variant_label(p['variant'])} T={p['temperature']:g}": {k: v for k, v in r.attrs.items() if k.startswith("error_")}
             for p, r in zip(points, point_results) if r is not None and any(k.startswith("error_") for k in r.attrs)}
     if errs:

@@ -1,7 +1,8 @@
 """Provenance: the global attributes every trsp output file carries.
 
 The parameter set as JSON and flat, the plugin names, the package version, the
-command line and the CF ``Conventions``.
+command line, the CF ``Conventions``, ``history`` (when and by what command the file was
+made) and ``references`` (the paper the model implements).
 """
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import sys
 import numpy as np
 
 from trsp_core._version import __version__
+
+#: the paper trsp implements (CF ``references``)
+REFERENCES = ("S. A. Ridout and A. J. Liu, \"The dynamics of machine-learned 'softness' in supercooled liquids "
+              "describe dynamical heterogeneity\", arXiv:2406.05868 (2024)")
 
 
 def _attr_value(v):
@@ -26,11 +31,15 @@ def _attr_value(v):
 
 
 def provenance(model=None, extra: dict | None = None) -> dict:
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    command = " ".join(sys.argv)
     attrs = {
         "title": "trsp TRSP lattice model output",
         "trsp_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command_line": " ".join(sys.argv),
+        "created": now,
+        "command_line": command,
+        "history": f"{now}: {command} (trsp {__version__})",
+        "references": REFERENCES,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "Conventions": "CF-1.8",
