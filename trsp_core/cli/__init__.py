@@ -137,12 +137,43 @@ def compose(
     if json_out:
         typer.echo(json.dumps(summary))
     else:
-        for k, v in summary.items():
-            # a peak not measured is None in the summary (null in JSON): say so, never a number
-            typer.echo(f"{k:>14}: {_shown(k, v, summary)}")
+        for k, v in _human(summary):
+            typer.echo(f"{k:>14}: {v}")
 
 
 _PEAK_KEYS = ("tau_alpha", "tau_alpha_err", "chi4_star", "chi4_star_err")
+_UNITS = {"duration": "frames", "tau_alpha": "frames", "temperature": "epsilon_AA/k_B", "wall_s": "s"}
+
+
+def value_with_error(v: float, e: float | None) -> str:
+    """'156 ± 10' style: the error to two significant digits, the value to the same place."""
+    import math
+
+    if e is None or not math.isfinite(e) or e <= 0:
+        return f"{v:.4g}"
+    place = 1 - int(math.floor(math.log10(e)))     # decimals that keep two digits of the error
+    if place <= 0:
+        q = 10 ** (-place)
+        return f"{round(v / q) * q:.0f} ± {round(e / q) * q:.0f}"
+    return f"{v:.{place}f} ± {e:.{place}f}"
+
+
+def _human(summary):
+    """The printed summary: values with errors and units; a peak not measured says why."""
+    for k, v in summary.items():
+        if k.endswith("_err") and k in _PEAK_KEYS:
+            continue  # folded into its value's line
+        if k in _PEAK_KEYS:
+            if v is None:
+                yield k, _shown(k, v, summary)
+                continue
+            err = summary.get(f"{k}_err")
+            text = value_with_error(v, err) + ("" if err is not None else " (no error: needs >= 2 seeds)")
+        elif isinstance(v, float):
+            text = f"{v:.4g}"
+        else:
+            text = str(v)
+        yield k, text + (f" {_UNITS[k]}" if k in _UNITS else "")
 
 
 def _shown(key, value, summary):
