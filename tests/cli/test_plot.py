@@ -65,3 +65,34 @@ def test_load_results_concatenates_variants(tmp_path):
     ds = load_results([tmp_path / "a.nc", tmp_path / "b.nc"])
     assert ds.sizes["variant"] == 6
     assert list(ds["variant"].values) == list(range(6))
+
+
+def test_plot_accepts_a_compose_and_an_aging_file(tmp_path):
+    """`trsp plot` draws a compose file's Q/chi4 (with bands) and an aging file's <S(t)>,
+    beside sweeps; a file that is none of these still gets a one-line error."""
+    import subprocess
+    import sys
+
+    import trsp_core as trsp
+    from trsp_core.io import write_dataset
+
+    ds = trsp.compose(size=5, temperature=0.6).run(seeds=2, duration=800.0)
+    write_dataset(ds, tmp_path / "c.nc")
+    aging = xr.Dataset(
+        {"S_mean": (("model", "final_temperature", "time_index"), np.zeros((1, 1, 3))),
+         "S_err": (("model", "final_temperature", "time_index"), np.full((1, 1, 3), 0.1)),
+         "time": (("model", "final_temperature", "time_index"), np.array([[[1.0, 10.0, 100.0]]])),
+         "S_equilibrium": (("model", "final_temperature"), [[0.0]]),
+         "n_seeds": (("model", "final_temperature"), [[2]])},
+        coords={"model": ["TRSP"], "final_temperature": [0.5]}, attrs={"initial_temperature": 0.7})
+    aging.to_netcdf(tmp_path / "aging.nc")
+    cmd = [sys.executable, "-c", "from trsp_core.cli import main; main()", "plot"]
+    p = subprocess.run([*cmd, str(tmp_path / "c.nc"), str(tmp_path / "aging.nc"), "--out", str(tmp_path / "f")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "f" / "fig4_overlap_chi4_c.png").stat().st_size > 0
+    assert (tmp_path / "f" / "fig8_aging.png").stat().st_size > 0
+    (tmp_path / "other.nc").write_bytes(b"")
+    p = subprocess.run([*cmd, str(tmp_path / "other.nc"), "--out", str(tmp_path / "g")], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode != 0 and "Traceback" not in p.stderr and "other.nc" in p.stderr

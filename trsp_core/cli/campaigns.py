@@ -215,21 +215,46 @@ def sweep(
 
 
 def plot(
-    results: Annotated[list[Path], typer.Argument(help="sweep.nc file(s) or sweep output directories")],
+    results: Annotated[list[Path], typer.Argument(help="sweep.nc file(s) or sweep directories, compose files, aging.nc")],
     out: Annotated[Path, typer.Option(help="directory for the PNG figures")] = Path("trsp_figures"),
 ):
     """Figures from sweep results: Q/chi4 (Fig. 4), tau_alpha/chi4*/xi4 vs T (5, 6), facilitation (7),
-    m=1 vs m=4 (12), scaling collapses (13-16)."""
+    m=1 vs m=4 (12), scaling collapses (13-16); Q/chi4 of a compose file; <S(t)> of an aging file (8)."""
     from trsp_core.io import check_output_dir
-    from trsp_core.plotting.figures import load_results, plot_sweep
+    from trsp_core.plotting.figures import is_aging_file, load_results, plot_aging, plot_compose, plot_sweep
 
     for r in results:
         if not (r.exists() and (r.is_file() or (r / "sweep.nc").exists())):
             _fail(f"{r} is neither a sweep.nc file nor a sweep directory containing one")
-    load_results(list(results))  # every file checked before a figure is drawn
+    singles, sweeps = [], []
+    for r in results:  # compose and aging files are drawn on their own; the rest must be sweeps
+        d = _open_other(r) if r.is_file() else None
+        (singles if d is not None else sweeps).append((r, d))
+    if sweeps:
+        load_results([r for r, _ in sweeps])  # every file checked before a figure is drawn
     check_output_dir(out, "--out")
-    for f in plot_sweep(list(results), out):
+    for r, d in singles:
+        f = plot_aging(d, out) if is_aging_file(d) else plot_compose(d, out, name=r.stem)
         typer.echo(str(f))
+    if sweeps:
+        for f in plot_sweep([r for r, _ in sweeps], out):
+            typer.echo(str(f))
+
+
+def _open_other(path: Path):
+    """The dataset of a compose or aging file, or None (a sweep, or not readable: the sweep
+    checks then name the problem)."""
+    from trsp_core.io import netcdf
+    from trsp_core.plotting.figures import is_aging_file, is_compose_file
+
+    try:
+        with netcdf.opened(path) as d:
+            if is_aging_file(d) or is_compose_file(d):
+                keep = [v for v in d.data_vars if "event" not in d[v].dims and "snapshot" not in d[v].dims]
+                return d[keep].load()
+    except Exception:  # noqa: BLE001 - unreadable files get their one-line error from the sweep checks
+        return None
+    return None
 
 
 def age(

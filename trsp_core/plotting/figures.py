@@ -123,6 +123,45 @@ def _finite(x):
     return np.isfinite(np.asarray(x, float))
 
 
+def _band(ax, x, name, color):
+    """One-sigma band from the file's per-lag error (sweeps and compose files written since it existed)."""
+    if f"{name}_err" in x:
+        y, e = np.asarray(x[name], float), np.asarray(x[f"{name}_err"], float)
+        ok = np.isfinite(y) & np.isfinite(e)
+        if ok.any():
+            ax.fill_between(np.asarray(x["lag"], float)[ok], (y - e)[ok], (y + e)[ok], color=color, alpha=0.25, lw=0)
+
+
+def is_compose_file(d: xr.Dataset) -> bool:
+    return "trsp_run_format" in d.attrs and "Q" in d and "chi4" in d and "lag" in d.dims
+
+
+def is_aging_file(d: xr.Dataset) -> bool:
+    return "model" in d.dims and "S_mean" in d
+
+
+def plot_compose(ds: xr.Dataset, out: str | Path, name: str = "compose") -> Path:
+    """Q(t) and chi4(t) of one ``trsp compose`` file, with bands and the measured peak."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.6))
+    ax[0].semilogx(ds["lag"], ds["Q"], color="C0")
+    ax[1].semilogx(ds["lag"], ds["chi4"], color="C0")
+    _band(ax[0], ds, "Q", "C0")
+    _band(ax[1], ds, "chi4", "C0")
+    tau = float(ds["tau_alpha"]) if "tau_alpha" in ds else np.nan
+    if np.isfinite(tau):
+        ax[1].axvline(tau, color="0.5", ls=":", lw=0.8)
+        peak = f"tau_alpha = {tau:.4g} frames, chi4* = {float(ds['chi4_star']):.3g}"
+    else:
+        peak = "tau_alpha not measured (chi4 peaks at the edge of the lag window)"
+    ax[0].set(xlabel=f"t [{FRAMES}]", ylabel="Q(t)", title="overlap")
+    ax[1].set(xlabel=f"t [{FRAMES}]", ylabel=r"$\chi_4(t)$", title="four-point susceptibility")
+    T = ds.attrs.get("temperature", "?")
+    fig.suptitle(f"{name}: T = {T}, {ds.sizes.get('run', 0)} seeds; {peak}", fontsize=9)
+    return _save(fig, out / f"fig4_overlap_chi4_{_slug(name)}.png")
+
+
 def fig_overlap_chi4(ds, v, out: Path) -> Path:
     d = ds.sel(variant=v)
     temps = d["temperature"].values
@@ -133,6 +172,8 @@ def fig_overlap_chi4(ds, v, out: Path) -> Path:
             continue
         ax[0].semilogx(x["lag"], x["Q"], color=c, label=f"T={T:g}")
         ax[1].semilogx(x["lag"], x["chi4"], color=c, label=f"T={T:g}")
+        _band(ax[0], x, "Q", c)
+        _band(ax[1], x, "chi4", c)
     ax[0].set(xlabel=f"t [{FRAMES}]", ylabel="Q(t)", title="overlap")
     ax[1].set(xlabel=f"t [{FRAMES}]", ylabel=r"$\chi_4(t)$", title="four-point susceptibility")
     _legend(ax[1], fontsize=7)
