@@ -213,7 +213,7 @@ def plot_inputs(tmp_path):
 @pytest.mark.parametrize("name,needle", [
     ("empty.nc", "is empty"), ("truncated.nc", "not a readable netCDF file"),
     ("text.nc", "not a readable netCDF file"), ("novar.nc", "lacks the sweep variable(s) chi4"),
-    ("wrongdim.nc", "variable 'tau_alpha' has dimensions"), ("aging.nc", "is an aging file"),
+    ("wrongdim.nc", "variable 'tau_alpha' has dimensions"), ("aging.nc", "is an incomplete aging file"),
     ("missing.nc", "neither a sweep.nc file"),
 ])
 def test_plot_bad_files(bad, plot_inputs, name, needle):

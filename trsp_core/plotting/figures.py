@@ -31,6 +31,8 @@ from trsp_core.io import netcdf  # noqa: E402
 DPI = 90
 T_UNIT = r"$T$ [$\epsilon_{AA}/k_B$]"
 FRAMES = "frames"
+#: what an aging.nc of `trsp age` holds (dims model, final_temperature)
+AGING_VARS = ("S_mean", "S_err", "time", "S_equilibrium", "n_seeds")
 
 
 def _slug(text: str) -> str:
@@ -63,7 +65,8 @@ SWEEP_VARS = {"Q": ("variant", "temperature", "lag_index"), "chi4": ("variant", 
 def _kind(d: xr.Dataset) -> str:
     """What a trsp file that is not a sweep is, for the error message."""
     if "model" in d.dims and "S_mean" in d:
-        return "an aging file (aging.nc of trsp age)"
+        lack = [v for v in ("final_temperature", *AGING_VARS) if v not in d.variables]
+        return f"an incomplete aging file (no {', '.join(lack)})" if lack else "an aging file"
     if "trsp_run_format" in d.attrs or "event" in d.dims:
         return "a run file (trsp compose output or a sweep's runs/*.nc)"
     return "not a sweep file"
@@ -137,7 +140,7 @@ def is_compose_file(d: xr.Dataset) -> bool:
 
 
 def is_aging_file(d: xr.Dataset) -> bool:
-    return "model" in d.dims and "S_mean" in d
+    return "model" in d.dims and "final_temperature" in d.dims and all(v in d for v in AGING_VARS)
 
 
 def plot_compose(ds: xr.Dataset, out: str | Path, name: str = "compose") -> Path:
