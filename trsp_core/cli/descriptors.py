@@ -512,20 +512,31 @@ def write_assessment(results: dict, out: Path, *, figures: bool = True) -> dict:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for n in names:
+        # one panel per descriptor (P(R|S) per temperature, one colour scale for T), then the shape
+        ncol = min(4, len(names) + 1)
+        nrow = -(-(len(names) + 1) // ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 3.0 * nrow), squeeze=False)
+        axes = axes.ravel()
+        cmap = plt.get_cmap("viridis")
+        tnorm = (np.asarray(temps, float) - min(temps)) / max(max(temps) - min(temps), 1e-12)
+        for ax, n in zip(axes, names):
             r = results[n]
             for i, T in enumerate(temps):
-                axes[0].errorbar(r["bin_s"][i], r["p"][i], r["p_err"][i], marker="o", ms=3,
-                                 label=f"{n} T={T:g}" if len(temps) > 1 else n)
-        axes[0].set(yscale="log", xlabel="S (standardised, oriented)", ylabel="P(R|S)")
+                ax.errorbar(r["bin_s"][i], r["p"][i], r["p_err"][i], marker="o", ms=3, lw=1,
+                            color=cmap(0.9 * tnorm[i]), label=f"T={T:g}")
+            ax.set(yscale="log", title=f"{n} (ROC AUC {np.nanmean(r['roc_auc']):.3f})",
+                   xlabel="S (standardised, oriented)", ylabel="P(R|S) per frame")
         axes[0].legend(fontsize=7)
+        ax = axes[len(names)]
         x = np.arange(len(names))
-        axes[1].bar(x - 0.2, [np.mean(results[n]["skewness"]) for n in names], 0.4, label="skewness")
-        axes[1].bar(x + 0.2, [np.mean(results[n]["excess_kurtosis"]) for n in names], 0.4, label="excess kurtosis")
-        axes[1].set_xticks(x, names, rotation=30, fontsize=8)
-        axes[1].axhline(0, color="k", lw=0.5)
-        axes[1].legend(fontsize=8)
+        ax.bar(x - 0.2, [np.mean(results[n]["skewness"]) for n in names], 0.4, label="skewness")
+        ax.bar(x + 0.2, [np.mean(results[n]["excess_kurtosis"]) for n in names], 0.4, label="excess kurtosis")
+        ax.set_xticks(x, names, rotation=30, fontsize=8)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_title("Gaussianity")
+        ax.legend(fontsize=8)
+        for extra in axes[len(names) + 1:]:
+            extra.set_visible(False)
         fig.tight_layout()
         from trsp_core.io.atomic import atomic_path
 
