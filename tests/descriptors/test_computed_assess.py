@@ -79,3 +79,42 @@ def test_assess_chain_on_two_pseudo_temperatures(tmp_path, ka):
     with xr.open_dataset(out / "voronoi-volume" / "compare" / "compare.nc") as cmp:
         assert "md:phop" in [str(s) for s in cmp.source.values] and cmp.sizes["temperature"] == 2
     assert ds.attrs["ranking"] == "voronoi-volume" and "rms ln(model/MD)" in ds.attrs["ranking_basis"]
+
+
+def test_rms_log_ratio_and_its_error():
+    """rms of ln(model/MD) and the first-order error propagated from both sides' errors."""
+    import numpy as np
+
+    from trsp_core.cli.descriptors import rms_log_ratio
+
+    m, d = np.array([2.0, 3.0, np.nan]), np.array([1.0, 1.0, 1.0])
+    rms, err = rms_log_ratio(m, 0.1 * m, d, 0.1 * d)
+    lr = np.log([2.0, 3.0])
+    assert rms == np.sqrt(np.mean(lr ** 2))
+    s = np.sqrt(0.02)  # relative errors of 10 % on both sides
+    assert np.isclose(err, np.sqrt(np.sum((lr * s) ** 2)) / (2 * rms))
+    # the same by brute force: the spread of the rms over resampled (m, d)
+    rng = np.random.default_rng(1)
+    draws = [rms_log_ratio(m * (1 + 0.1 * rng.standard_normal(3)), m, d * (1 + 0.1 * rng.standard_normal(3)), d)[0]
+             for _ in range(4000)]
+    assert abs(np.std(draws) / err - 1) < 0.1
+    assert np.isnan(rms_log_ratio([np.nan], [1.0], [1.0], [1.0])[0])
+
+
+def test_block_errors_of_the_shape_statistics():
+    """For independent Gaussian samples the block standard errors of skewness and excess
+    kurtosis are those of the sample statistics, sqrt(6/n) and sqrt(24/n)."""
+    import numpy as np
+
+    from trsp_core.cli.descriptors import structural_statistics
+
+    rng = np.random.default_rng(3)
+    n = 200_000
+    s = rng.standard_normal(n)
+    r = rng.random(n) < 0.05 * (1 + (s > 0))
+    blocks = np.repeat(np.arange(20), n // 20)
+    st = structural_statistics({0.5: s}, {0.5: r}, blocks={0.5: blocks})
+    # 20 blocks: the error estimate itself scatters by ~1/sqrt(2 x 19) = 16 %; 45 % is ~3 sigma
+    assert abs(st["skewness_err"][0] / np.sqrt(6 / n) - 1) < 0.45
+    assert abs(st["excess_kurtosis_err"][0] / np.sqrt(24 / n) - 1) < 0.45
+    assert st["roc_auc_err"][0] > 0

@@ -239,6 +239,16 @@ def _auc(r, s):
     return float(roc_auc_score(r, s)) if 0 < r.sum() < r.size else np.nan
 
 
+def _block_error(fn, r, s, blocks) -> float:
+    """Standard error of fn(r, s) from its spread over time blocks (particle-frames are
+    correlated in time, so the samples are not independent; the blocks nearly are)."""
+    if blocks is None:
+        return np.nan
+    per = np.array([fn(r[blocks == b], s[blocks == b]) for b in np.unique(blocks)], float)
+    per = per[np.isfinite(per)]
+    return float(np.std(per, ddof=1) / np.sqrt(per.size)) if per.size >= 2 else np.nan
+
+
 def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count: int = 20,
                           blocks: dict | None = None) -> dict:
     """Per temperature and pooled: Gaussianity, P(R|S), its contrast and ROC AUC; with >= 2
@@ -253,7 +263,8 @@ def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count:
     pooled = np.concatenate([values[T] for T in temps])
     edges = np.quantile(pooled, np.linspace(0, 1, n_bins + 1))
     edges[0], edges[-1] = -np.inf, np.inf
-    out = {"temperature": np.array(temps), "skewness": [], "excess_kurtosis": [], "roc_auc": [], "roc_auc_err": [], "gamma": [],
+    out = {"temperature": np.array(temps), "skewness": [], "skewness_err": [], "excess_kurtosis": [],
+           "excess_kurtosis_err": [], "roc_auc": [], "roc_auc_err": [], "gamma": [],
            "gamma_err": [], "contrast": [], "rearranging_fraction": [], "bin_s": [], "p": [], "p_err": [],
            "count": []}
     for T in temps:
@@ -262,12 +273,9 @@ def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count:
         out["excess_kurtosis"].append(float(stats.kurtosis(s, fisher=True)))
         out["rearranging_fraction"].append(float(r.mean()))
         out["roc_auc"].append(_auc(r, s))
-        err = np.nan
-        if blocks is not None:
-            per = [_auc(r[blocks[T] == b], s[blocks[T] == b]) for b in np.unique(blocks[T])]
-            per = np.array([a for a in per if np.isfinite(a)])
-            err = float(np.std(per, ddof=1) / np.sqrt(per.size)) if per.size >= 2 else np.nan
-        out["roc_auc_err"].append(err)
+        for key, fn in (("roc_auc", lambda rr, ss: _auc(rr, ss)), ("skewness", lambda rr, ss: float(stats.skew(ss))),
+                        ("excess_kurtosis", lambda rr, ss: float(stats.kurtosis(ss, fisher=True)))):
+            out[f"{key}_err"].append(_block_error(fn, r, s, None if blocks is None else blocks[T]))
         ms, p, err, n, k = _binomial(r, s, edges)
         use = (n >= min_count) & (k > 0)
         fit = _weighted_line(ms[use], np.log(p[use]), err[use] / p[use])
@@ -277,7 +285,8 @@ def structural_statistics(values: dict, flags: dict, n_bins: int = 8, min_count:
         out["bin_s"].append(ms), out["p"].append(p), out["p_err"].append(err), out["count"].append(n)
     for key in ("bin_s", "p", "p_err", "count"):
         out[key] = np.array(out[key])
-    for key in ("skewness", "excess_kurtosis", "roc_auc", "roc_auc_err", "gamma", "gamma_err", "contrast", "rearranging_fraction"):
+    for key in ("skewness", "skewness_err", "excess_kurtosis", "excess_kurtosis_err", "roc_auc", "roc_auc_err", "gamma",
+                "gamma_err", "contrast", "rearranging_fraction"):
         out[key] = np.array(out[key], float)
     # Arrhenius per bin across temperatures
     nb = len(edges) - 1
@@ -337,10 +346,10 @@ def _chain(name: str, files: List[Path], workdir: Path, *, phop_threshold, phop_
     for var in ("tau_alpha", "chi4_star"):
         m = cmp[var].sel(source=model_src).values.astype(float)
         d = cmp[var].sel(source=md_src).values.astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            lr = np.log(m / d)
+        me = cmp[f"{var}_err"].sel(source=model_src).values.astype(float)
+        de = cmp[f"{var}_err"].sel(source=md_src).values.astype(float)
         out[f"{var}_model"], out[f"{var}_md"] = m, d
-        out[f"{var}_log_error"] = float(np.sqrt(np.nanmean(lr ** 2))) if np.isfinite(lr).any() else np.nan
+        out[f"{var}_log_error"], out[f"{var}_log_error_err"] = rms_log_ratio(m, me, d, de)
     out["compare_temperatures"] = cmp.temperature.values.astype(float)
     return out
 
@@ -433,6 +442,21 @@ def assess(
         typer.echo(f"{k}: {p}")
 
 
+def rms_log_ratio(m, m_err, d, d_err) -> tuple[float, float]:
+    """sqrt(mean ln(m/d)^2) over the points where both are measured, and its error propagated
+    from the relative errors of m and d (first order; NaN errors count as unknown -> NaN)."""
+    m, me, d, de = (np.asarray(x, float) for x in (m, m_err, d, d_err))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lr = np.log(m / d)
+        ok = np.isfinite(lr)
+        if not ok.any():
+            return np.nan, np.nan
+        rms = float(np.sqrt(np.mean(lr[ok] ** 2)))
+        s = np.sqrt((me[ok] / m[ok]) ** 2 + (de[ok] / d[ok]) ** 2)     # error of each ln ratio
+        err = float(np.sqrt(np.sum((lr[ok] * s) ** 2)) / (ok.sum() * rms)) if rms > 0 else float(np.sqrt(np.mean(s ** 2)))
+    return rms, err
+
+
 def ranking(results: dict) -> list[tuple[str, float, str]]:
     """(name, score, basis), best first: the model's rms log error on tau_alpha and chi4* when every
     descriptor has it, else |ROC AUC - 1/2| of S for rearrangements (structure only)."""
@@ -446,6 +470,14 @@ def ranking(results: dict) -> list[tuple[str, float, str]]:
                   key=lambda t: -t[1] if np.isfinite(t[1]) else np.inf)
 
 
+def _mean_err(errs) -> float:
+    """Error of a mean over temperatures of independent estimates with errors ``errs``."""
+    if errs is None:
+        return np.nan
+    e = np.asarray(errs, float)
+    return float(np.sqrt(np.sum(e ** 2)) / e.size) if e.size else np.nan
+
+
 def write_assessment(results: dict, out: Path, *, figures: bool = True) -> dict:
     import xarray as xr
 
@@ -456,8 +488,11 @@ def write_assessment(results: dict, out: Path, *, figures: bool = True) -> dict:
     names = list(results)
     temps = results[names[0]]["temperature"]
     nb = results[names[0]]["p"].shape[1]
-    per_t = ("skewness", "excess_kurtosis", "roc_auc", "roc_auc_err", "gamma", "gamma_err", "contrast", "rearranging_fraction")
+    per_t = ("skewness", "skewness_err", "excess_kurtosis", "excess_kurtosis_err", "roc_auc", "roc_auc_err", "gamma",
+             "gamma_err", "contrast", "rearranging_fraction")
     long = {"skewness": "skewness of S", "excess_kurtosis": "excess kurtosis of S",
+            "skewness_err": "standard error of the skewness over time blocks",
+            "excess_kurtosis_err": "standard error of the excess kurtosis over time blocks",
             "roc_auc": "ROC AUC of S for rearranging particle-frames",
             "roc_auc_err": "standard error of the ROC AUC over time blocks", "gamma": "d ln P(R|S) / dS",
             "gamma_err": "error of gamma", "contrast": "P(R|S) top bin / bottom bin",
@@ -474,7 +509,8 @@ def write_assessment(results: dict, out: Path, *, figures: bool = True) -> dict:
     scal = ("delta_e_range", "sigma_range", "arrhenius_p_value", "arrhenius_chi2_per_dof")
     for k in scal:
         data[k] = (("descriptor",), np.array([results[n][k] for n in names], float), {"units": "1", "long_name": k})
-    for k in ("T0", "xi", "tau_alpha_log_error", "chi4_star_log_error"):
+    for k in ("T0", "xi", "tau_alpha_log_error", "tau_alpha_log_error_err", "chi4_star_log_error",
+              "chi4_star_log_error_err"):
         data[k] = (("descriptor",), np.array([float(results[n]["chain"].get(k, np.nan)) for n in names]),
                    {"units": "1", "long_name": f"{k} (measure -> compose -> compare)"})
     data["sign"] = (("descriptor",), np.array([results[n]["sign"] for n in names], np.int32),
@@ -490,18 +526,21 @@ def write_assessment(results: dict, out: Path, *, figures: bool = True) -> dict:
     lines = ["# Descriptor assessment", "",
              f"Temperatures: {', '.join(f'{t:g}' for t in temps)}. S standardised over all files, "
              "species-wise; statistics on the analysed species' valid particle-frames.", "",
-             "| descriptor | sign | skewness | excess kurtosis | ROC AUC (± block SE) | gamma = dlnP/dS | P(R|S) top/bottom | "
-             "DeltaE range | Sigma range | Arrhenius chi2/dof | T0 | xi | tau_alpha err | chi4* err | chain |",
+             "| descriptor | sign | skewness (± block SE) | excess kurtosis (± block SE) | ROC AUC (± block SE) | "
+             "gamma = dlnP/dS | P(R|S) top/bottom | DeltaE range | Sigma range | Arrhenius chi2/dof | T0 | xi | "
+             "rms ln(model/MD) tau_alpha | rms ln(model/MD) chi4* | chain |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     f = lambda v, p=3: "n/a" if v is None or not np.isfinite(v) else f"{v:.{p}g}"  # noqa: E731
     for n in names:
         r, c = results[n], results[n]["chain"]
-        lines.append(f"| {n} | {r['sign']:+d} | {f(np.mean(r['skewness']))} | {f(np.mean(r['excess_kurtosis']))} | "
+        pm = lambda k, src=r: f"{f(np.nanmean(src[k]))} ± {f(_mean_err(src.get(k + '_err')), 2)}"  # noqa: E731
+        cm = lambda k: f"{f(c.get(k, np.nan))} ± {f(c.get(k + '_err', np.nan), 2)}"  # noqa: E731
+        lines.append(f"| {n} | {r['sign']:+d} | {pm('skewness')} | {pm('excess_kurtosis')} | "
                      f"{f(np.nanmean(r['roc_auc']))} ± {f(np.nanmean(r['roc_auc_err']), 2)} | "
                      f"{f(np.nanmean(r['gamma']))} | {f(np.mean(r['contrast']))} | "
                      f"{f(r['delta_e_range'])} | {f(r['sigma_range'])} | {f(r['arrhenius_chi2_per_dof'])} | "
-                     f"{f(c.get('T0', np.nan))} | {f(c.get('xi', np.nan))} | {f(c.get('tau_alpha_log_error', np.nan))}"
-                     f" | {f(c.get('chi4_star_log_error', np.nan))} | {c['status']} |")
+                     f"{f(c.get('T0', np.nan))} | {f(c.get('xi', np.nan))} | {cm('tau_alpha_log_error')}"
+                     f" | {cm('chi4_star_log_error')} | {c['status']} |")
     lines += ["", f"Ranking ({rank[0][2]}): " + " > ".join(f"{n} ({f(s)})" for n, s, _ in rank), "",
               "Per-temperature values are averaged over temperatures in this table; assess.nc has them per T."]
     atomic_write_text(out / "assess.md", "\n".join(lines) + "\n")
