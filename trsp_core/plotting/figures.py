@@ -202,15 +202,17 @@ def _vs_T(ax, ds, name, variants, xfun=lambda T: T, log=False, styles=None):
 
 def fig_vs_T(ds, out: Path) -> Path:
     vs = list(ds["variant"].values)
-    fig, ax = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig, ax = plt.subplots(1, 4, figsize=(16, 3.6))
     _vs_T(ax[0], ds, "tau_alpha", vs, log=True)
-    _vs_T(ax[1], ds, "chi4_star", vs)
-    _vs_T(ax[2], ds, "xi4", vs)
+    _vs_T(ax[1], ds, "tau_alpha", vs, xfun=lambda T: 1.0 / T, log=True)   # Arrhenius axes
+    _vs_T(ax[2], ds, "chi4_star", vs)
+    _vs_T(ax[3], ds, "xi4", vs)
     ax[0].set(xlabel=T_UNIT, ylabel=r"$\tau_\alpha$ [frames]")
-    ax[1].set(xlabel=T_UNIT, ylabel=r"$\chi_4^*$")
-    ax[2].set(xlabel=T_UNIT, ylabel=r"$\xi_4$ [$\sigma_{AA}$]")
+    ax[1].set(xlabel=r"$1/T$ [$k_B/\epsilon_{AA}$]", ylabel=r"$\tau_\alpha$ [frames]", title="Arrhenius plot")
+    ax[2].set(xlabel=T_UNIT, ylabel=r"$\chi_4^*$")
+    ax[3].set(xlabel=T_UNIT, ylabel=r"$\xi_4$ [$\sigma_{AA}$]")
     if not np.isfinite(ds["xi4"].values).any():
-        ax[2].text(0.5, 0.5, "xi4 not available", ha="center", transform=ax[2].transAxes)
+        ax[3].text(0.5, 0.5, "xi4 not available", ha="center", transform=ax[3].transAxes)
     _legend(ax[0], fontsize=7)
     fig.suptitle("Fig. 5 analogue: dynamical heterogeneity vs temperature", fontsize=9)
     return _save(fig, out / "fig5_tau_chi4_xi4_vs_T.png")
