@@ -333,3 +333,15 @@ def test_too_short_sweep_says_which_points_are_unmeasured(capsys, monkeypatch, t
     assert "not measured (NaN) at 1 point(s)" in err and "--duration" in err
     with xr.open_dataset(out / "sweep.nc") as ds:
         assert np.isnan(ds["tau_alpha"].values).all() and np.isnan(ds["chi4_star"].values).all()
+
+
+@pytest.mark.parametrize("cmd", [["measure", "{traj}"], ["md", "dynamics", "{traj}"],
+                                 ["compare", "--md", "{traj}", "--model", "{traj}"]])
+def test_md_commands_check_out_before_work(bad, tmp_path, cmd):
+    """measure, md dynamics and compare refuse an --out they cannot write before reading any data
+    (the trajectory given does not even exist: the --out check comes first)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    target = blocker / "sub" if cmd[0] == "md" else blocker
+    args = [a.format(traj=tmp_path / "missing.nc") for a in cmd]
+    bad([*args, "--out", target], "--out", str(blocker))

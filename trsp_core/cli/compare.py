@@ -60,6 +60,9 @@ def compare(
     from trsp_core.errors import TRSPError
 
     try:
+        from trsp_core.io import check_output_dir
+
+        check_output_dir(out, "--out")
         md_sets = md_inputs(md, temperatures=temperature, dt=dt, species=species, phop_threshold=phop_threshold,
                             phop_window=phop_window, overlap_a=overlap_a,
                             progress=lambda T, files: typer.echo(f"MD T={T:g}: {len(files)} file(s)", err=True))

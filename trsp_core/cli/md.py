@@ -106,6 +106,9 @@ def dynamics(
         typer.echo(f"T={T:g}: {len(files)} file(s)", err=True)
 
     try:
+        from trsp_core.io import check_output_file
+
+        check_output_file(out, "--out")
         groups = group_by_temperature(trajectories, temperature)
         ds = md_dynamics(groups, dt=dt, progress=progress, species=species, phop_threshold=phop_threshold,
                          phop_window=phop_window, overlap_a=overlap_a)

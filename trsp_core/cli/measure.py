@@ -35,6 +35,9 @@ def measure(
     from trsp_core.measure import MeasureOptions, concat, load, measure as run_measure, write_outputs
 
     try:
+        from trsp_core.io import check_output_dir
+
+        check_output_dir(out, "--out")  # before any work: an unwritable --out fails now, not after the fits
         if temperature and len(temperature) != len(data):
             raise TRSPError(f"--temperature given {len(temperature)} times for {len(data)} files")
         fixed = {}
