@@ -118,3 +118,19 @@ def test_block_errors_of_the_shape_statistics():
     assert abs(st["skewness_err"][0] / np.sqrt(6 / n) - 1) < 0.45
     assert abs(st["excess_kurtosis_err"][0] / np.sqrt(24 / n) - 1) < 0.45
     assert st["roc_auc_err"][0] > 0
+
+
+def test_ranking_by_model_where_there_is_one_and_by_structure_always():
+    import numpy as np
+
+    from trsp_core.cli.descriptors import ranking, structure_ranking
+
+    ok = lambda t, c: {"status": "ok", "tau_alpha_log_error": t, "chi4_star_log_error": c}  # noqa: E731
+    results = {"a": {"roc_auc": np.array([0.7]), "chain": ok(1.0, 0.5)},
+               "b": {"roc_auc": np.array([0.5]), "chain": ok(0.2, 0.3)},
+               "c": {"roc_auc": np.array([0.6]), "chain": {"status": "measure: parameters invalid"}}}
+    assert [r[0] for r in ranking(results)] == ["b", "a", "c"] and np.isnan(ranking(results)[-1][1])
+    assert [r[0] for r in structure_ranking(results)] == ["a", "c", "b"]
+    for r in results.values():
+        r["chain"] = {"status": "skipped"}
+    assert [r[0] for r in ranking(results)] == ["a", "c", "b"]

@@ -458,13 +458,20 @@ def rms_log_ratio(m, m_err, d, d_err) -> tuple[float, float]:
 
 
 def ranking(results: dict) -> list[tuple[str, float, str]]:
-    """(name, score, basis), best first: the model's rms log error on tau_alpha and chi4* when every
-    descriptor has it, else |ROC AUC - 1/2| of S for rearrangements (structure only)."""
+    """(name, score, basis), best first: the model's rms log error on tau_alpha plus chi4* where a
+    model was composed (descriptors whose chain failed follow, score NaN), else, when no
+    descriptor has a model, |ROC AUC| of S for rearrangements (structure only)."""
     chained = {n: r["chain"] for n, r in results.items() if r["chain"].get("status") == "ok"}
-    if chained and len(chained) == len(results):
-        score = {n: c["tau_alpha_log_error"] + c["chi4_star_log_error"] for n, c in chained.items()}
-        return sorted(((n, s, "rms ln(model/MD) tau_alpha + chi4*") for n, s in score.items()),
-                      key=lambda t: (not np.isfinite(t[1]), t[1]))
+    if chained:
+        basis = "rms ln(model/MD) tau_alpha + chi4* (lower is better; no model: last)"
+        score = {n: chained[n]["tau_alpha_log_error"] + chained[n]["chi4_star_log_error"] if n in chained else np.nan
+                 for n in results}
+        return sorted(((n, sc, basis) for n, sc in score.items()), key=lambda t: (not np.isfinite(t[1]), t[1]))
+    return structure_ranking(results)
+
+
+def structure_ranking(results: dict) -> list[tuple[str, float, str]]:
+    """(name, ROC AUC, basis), most predictive first."""
     score = {n: float(np.nanmean(r["roc_auc"])) for n, r in results.items()}
     return sorted(((n, s, "ROC AUC of S for rearranging particle-frames") for n, s in score.items()),
                   key=lambda t: -t[1] if np.isfinite(t[1]) else np.inf)
@@ -517,10 +524,11 @@ def write_assessment(results: dict, out: Path, *, figures: bool = True) -> dict:
                     {"long_name": "orientation: S = sign * standardised raw value"})
     data["chain_status"] = (("descriptor",), np.array([results[n]["chain"]["status"] for n in names], dtype=object),
                             {"long_name": "measure -> compose -> compare outcome"})
-    rank = ranking(results)
+    rank, srank = ranking(results), structure_ranking(results)
     ds = xr.Dataset(data, coords={"descriptor": names, "temperature": temps, "s_bin": np.arange(nb)},
                     attrs={**provenance(), "title": "trsp descriptors assess", "ranking": " > ".join(r[0] for r in rank),
-                           "ranking_basis": rank[0][2]})
+                           "ranking_basis": rank[0][2],
+                           "ranking_structure": " > ".join(r[0] for r in srank), "ranking_structure_basis": srank[0][2]})
     out = Path(out)
     paths = {"netcdf": write_dataset(ds, out / "assess.nc")}
     lines = ["# Descriptor assessment", "",
@@ -541,7 +549,10 @@ def write_assessment(results: dict, out: Path, *, figures: bool = True) -> dict:
                      f"{f(r['delta_e_range'])} | {f(r['sigma_range'])} | {f(r['arrhenius_chi2_per_dof'])} | "
                      f"{f(c.get('T0', np.nan))} | {f(c.get('xi', np.nan))} | {cm('tau_alpha_log_error')}"
                      f" | {cm('chi4_star_log_error')} | {c['status']} |")
-    lines += ["", f"Ranking ({rank[0][2]}): " + " > ".join(f"{n} ({f(s)})" for n, s, _ in rank), "",
+    lines += ["", f"Ranking ({rank[0][2]}): " + " > ".join(f"{n} ({f(s)})" for n, s, _ in rank), ""]
+    if rank[0][2] != srank[0][2]:
+        lines += [f"Ranking ({srank[0][2]}): " + " > ".join(f"{n} ({f(s)})" for n, s, _ in srank), ""]
+    lines += ["The scores' errors are in the table: differences smaller than them do not rank.",
               "Per-temperature values are averaged over temperatures in this table; assess.nc has them per T."]
     atomic_write_text(out / "assess.md", "\n".join(lines) + "\n")
     paths["report"] = out / "assess.md"
