@@ -13,7 +13,7 @@ from trsp_core.io import write_dataset
 from trsp_core.observables.overlap import default_lags, overlap_samples
 from trsp_core.streaming import OverlapAccumulator, compose_to_file, overlap_plan, streamable
 
-VOLATILE = {"created", "wall_s", "kernel_loop_s", "kernel_build_s", "kernel_events_per_s", "command_line"}
+VOLATILE = {"created", "history", "wall_s", "kernel_loop_s", "kernel_build_s", "kernel_events_per_s", "command_line"}
 
 
 def _same_file(a_path, b_path):
