@@ -2,9 +2,8 @@
 (package + .dist-info with a ``trsp`` entry point, what pip would install) adds one,
 and `trsp descriptors list|compute` run it like a built-in, in a subprocess."""
 import json
-import os
-import subprocess
-import sys
+
+from fake_distribution import install, run_trsp
 
 import numpy as np
 
@@ -42,21 +41,10 @@ def trsp_structural_descriptors():
 
 
 def _install(root):
-    pkg = root / "toy_structural"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text(PLUGIN)
-    dist = root / "toy_structural-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-structural\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[trsp]\ntoy_structural = toy_structural\n")
-    (dist / "RECORD").write_text("")
+    install(root, "toy_structural", PLUGIN, "toy_structural")
 
 
-def _run(args, root):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-c", "from trsp_core.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, timeout=600)
+_run = run_trsp
 
 
 def test_third_party_descriptor_runs_through_compute_and_assess(tmp_path):

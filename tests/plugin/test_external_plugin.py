@@ -5,9 +5,8 @@ into a temporary directory put on the path, exactly what pip would leave in
 site-packages, and drives the CLI in a subprocess.
 """
 import json
-import os
-import subprocess
-import sys
+
+from fake_distribution import install, run_trsp
 
 PLUGIN = '''
 """A toy third-party plugin: a descriptor, a cluster rule and an observable."""
@@ -51,21 +50,10 @@ def trsp_observables():
 
 
 def _install_fake_distribution(root):
-    pkg = root / "toy_trsp_plugin"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text(PLUGIN)
-    dist = root / "toy_trsp_plugin-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-trsp-plugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[trsp]\ntoy = toy_trsp_plugin\n")
-    (dist / "RECORD").write_text("")
+    install(root, "toy_trsp_plugin", PLUGIN, "toy")
 
 
-def _run(args, root):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-c", "from trsp_core.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, timeout=600)
+_run = run_trsp
 
 
 def test_external_plugin_listed_and_usable(tmp_path):
