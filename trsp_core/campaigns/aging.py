@@ -22,7 +22,7 @@ from trsp_core.io import write_dataset
 from trsp_core.backends.simulate import resolve_backend
 from trsp_core.campaigns.spec import normalise_variant, params_digest, variant_label
 from trsp_core.physics.timescales import auto_run_length
-from trsp_core.campaigns.lock import clean_stale_parts, directory_lock
+from trsp_core.campaigns.lock import claimed
 from trsp_core.campaigns.tasks import is_finished, load_runs, model_spec
 from trsp_core.campaigns.preflight import estimate_aging
 from trsp_core.resources import check_fits
@@ -159,10 +159,7 @@ def run_aging(*, initial_temperature: float, final_temperatures: list[float], se
                          n_workers=(n_workers or os.cpu_count() or 1) if local else 0, backend=resolve_backend(backend))
     console.print(est.line())
     check_fits(est)
-    with directory_lock(out, "aging campaign"):
-        n_parts = clean_stale_parts(out, out / "runs")
-        if n_parts:
-            console.print(f"removed {n_parts} stale temporary file(s) left by an interrupted writer")
+    with claimed(out, "aging campaign", console.print):
         try:
             return _run_aging_locked(t0, console, out, initial_temperature, final_temperatures, seeds, seed, size,
                                      backend, duration, tau_factor, max_duration, n_times, scheduler, n_workers,

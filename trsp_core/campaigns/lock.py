@@ -83,3 +83,15 @@ def clean_stale_parts(*directories: str | Path) -> int:
                 p.unlink()
                 n += 1
     return n
+
+
+@contextlib.contextmanager
+def claimed(out: str | Path, what: str, say=print):
+    """Hold ``out``'s lock for a campaign and clear the temporaries killed writers left in it
+    and in ``out/runs`` (what every campaign does before its first run)."""
+    out = Path(out)
+    with directory_lock(out, what):
+        n_parts = clean_stale_parts(out, out / "runs")
+        if n_parts:
+            say(f"removed {n_parts} stale temporary file(s) left by an interrupted writer")
+        yield out

@@ -35,7 +35,7 @@ from trsp_core.physics.timescales import auto_run_length
 from trsp_core.campaigns.spec import (normalise_variant, run_key,
                                   variant_label)
 from trsp_core.campaigns.tasks import SWEEP_FIELDS, check_sweep_fields, combine_point, execute_run, is_finished, model_spec
-from trsp_core.campaigns.lock import clean_stale_parts, directory_lock
+from trsp_core.campaigns.lock import claimed
 from trsp_core.observables import required_fields
 from trsp_core.campaigns.preflight import estimate_sweep
 from trsp_core.resources import check_fits
@@ -240,10 +240,7 @@ def run_sweep(
                          backend=resolve_backend(backend), kicks="kicks" in fields, observables=observables)
     console.print(est.line())
     check_fits(est)
-    with directory_lock(out, "sweep"):
-        n_parts = clean_stale_parts(out, out / "runs")
-        if n_parts:
-            console.print(f"removed {n_parts} stale temporary file(s) left by an interrupted writer")
+    with claimed(out, "sweep", console.print):
         try:
             return _run_sweep_locked(t0, console, out, variants, temperatures, seeds, seed, scheduler, n_workers,
                                      backend, duration, tau_factor, max_duration, observables, show_progress,
