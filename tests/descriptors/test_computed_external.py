@@ -44,14 +44,12 @@ def _install(root):
     install(root, "toy_structural", PLUGIN, "toy_structural")
 
 
-_run = run_trsp
-
 
 def test_third_party_descriptor_runs_through_compute_and_assess(tmp_path):
     from trsp_core.md.mdio import Trajectory, read_netcdf, read_trajectory, write_netcdf
 
     _install(tmp_path)
-    p = _run(["descriptors", "list", "--json"], tmp_path)
+    p = run_trsp(["descriptors", "list", "--json"], tmp_path)
     assert p.returncode == 0, p.stderr
     rows = {r["name"]: r for r in json.loads(p.stdout)}
     assert rows["neighbour-count"]["distribution"] == "toy-structural" and rows["neighbour-count"]["sign"] == -1
@@ -61,7 +59,7 @@ def test_third_party_descriptor_runs_through_compute_and_assess(tmp_path):
     src = write_netcdf(Trajectory(positions=ka.positions[:12], types=ka.types, box=ka.box, dt=ka.dt,
                                   temperature=ka.temperature), tmp_path / "t.nc")
     out = tmp_path / "nc.nc"
-    p = _run(["descriptors", "compute", "neighbour-count", str(src), "--param", "r_max=1.3", "--out", str(out)],
+    p = run_trsp(["descriptors", "compute", "neighbour-count", str(src), "--param", "r_max=1.3", "--out", str(out)],
              tmp_path)
     assert p.returncode == 0, p.stderr
     back = read_netcdf(out)
@@ -75,7 +73,7 @@ def test_third_party_descriptor_runs_through_compute_and_assess(tmp_path):
     assert slope < 0 and np.allclose(s[0, a], slope * count[a] + icpt)
     assert abs(s[:, a].mean()) < 1e-9 and np.isfinite(back.columns["phop"][5:7]).all()
 
-    p = _run(["descriptors", "assess", str(src), "--descriptor", "neighbour-count", "--descriptor", "q6",
+    p = run_trsp(["descriptors", "assess", str(src), "--descriptor", "neighbour-count", "--descriptor", "q6",
               "--param", "neighbour-count.r_max=1.3", "--out", str(tmp_path / "assess"), "--no-figures"], tmp_path)
     assert p.returncode == 0, p.stderr
     import xarray as xr
@@ -87,5 +85,5 @@ def test_third_party_descriptor_runs_through_compute_and_assess(tmp_path):
 
 
 def test_without_the_distribution_it_is_unknown(tmp_path):
-    p = _run(["descriptors", "compute", "neighbour-count", "x.nc", "--out", str(tmp_path / "o.nc")], tmp_path)
+    p = run_trsp(["descriptors", "compute", "neighbour-count", "x.nc", "--out", str(tmp_path / "o.nc")], tmp_path)
     assert p.returncode == 2 and "unknown structural plugin 'neighbour-count'" in p.stderr

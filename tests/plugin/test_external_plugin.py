@@ -53,18 +53,16 @@ def _install_fake_distribution(root):
     install(root, "toy_trsp_plugin", PLUGIN, "toy")
 
 
-_run = run_trsp
-
 
 def test_external_plugin_listed_and_usable(tmp_path):
     _install_fake_distribution(tmp_path)
-    p = _run(["plugins", "--json"], tmp_path)
+    p = run_trsp(["plugins", "--json"], tmp_path)
     assert p.returncode == 0, p.stderr
     listing = json.loads(p.stdout)
     assert "toy" in listing["descriptor"] and "corner" in listing["cluster"]
     assert "event-count" in listing["observable"]
     out = tmp_path / "toy.nc"
-    p = _run(["compose", "--descriptor", "toy", "--cluster", "corner", "--size", "4", "--seeds", "1",
+    p = run_trsp(["compose", "--descriptor", "toy", "--cluster", "corner", "--size", "4", "--seeds", "1",
               "--duration", "200", "--temperature", "0.6", "--backend", "reference",
               "--observables", "overlap,event-count", "--out", str(out), "--json"], tmp_path)
     assert p.returncode == 0, p.stderr
@@ -77,7 +75,7 @@ def test_external_plugin_listed_and_usable(tmp_path):
 
 
 def test_without_the_distribution_it_is_unknown(tmp_path):
-    p = _run(["compose", "--descriptor", "toy"], tmp_path)
+    p = run_trsp(["compose", "--descriptor", "toy"], tmp_path)
     assert p.returncode != 0 and "unknown descriptor plugin 'toy'" in p.stderr
 
 
@@ -109,7 +107,7 @@ def test_broken_third_party_plugins_are_skipped_with_a_warning(tmp_path):
     built-ins, and the well-behaved toy plugin installed beside them, keep working."""
     _install_fake_distribution(tmp_path)
     _install_broken(tmp_path)
-    p = _run(["plugins", "--json"], tmp_path)
+    p = run_trsp(["plugins", "--json"], tmp_path)
     assert p.returncode == 0, p.stderr
     listing = json.loads(p.stdout)
     assert "toy" in listing["descriptor"] and "softness-kalj" in listing["descriptor"]
@@ -121,7 +119,7 @@ def test_broken_third_party_plugins_are_skipped_with_a_warning(tmp_path):
         assert line.startswith("trsp: warning:") and why in line, p.stderr
         assert f"distribution {mod.replace('_', '-')}" in line
     out = tmp_path / "c.nc"
-    p = _run(["compose", "--size", "4", "--seeds", "1", "--duration", "100", "--temperature", "0.6",
+    p = run_trsp(["compose", "--size", "4", "--seeds", "1", "--duration", "100", "--temperature", "0.6",
               "--out", str(out), "--json"], tmp_path)
     assert p.returncode == 0, p.stderr
     import xarray as xr

@@ -220,7 +220,4 @@ class BravaisLattice(HypercubicLattice):
         return np.sqrt(best)
 
     def bond_vectors(self):
-        return Lattice.bond_vectors(self)
-
-    def __repr__(self):
-        return f"{self.name}(shape={self._shape}, a={self._a})"
+        return Lattice.bond_vectors(self)  # from the neighbours, not the hypercubic axes
