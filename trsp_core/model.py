@@ -11,6 +11,7 @@ import functools
 import time
 from typing import Callable
 
+import attrs
 import numpy as np
 import xarray as xr
 
@@ -19,7 +20,8 @@ from trsp_core.physics.clusters import DELTA_RULES, ClusterRule
 from trsp_core.errors import ParameterError
 from trsp_core.physics.lattice import Lattice
 from trsp_core.physics.params import DescriptorParams
-from trsp_core.physics.rates import BareRate, ObservedRate, bare_from_observed, check_bare, cluster_geometry
+from trsp_core.physics.rates import (BareRate, ClusterGeometry, ObservedRate, bare_from_observed, check_bare,
+                                     cluster_geometry)
 
 
 class Model:
@@ -69,17 +71,46 @@ class Model:
             )
         self.orientations = cluster_rule.orientations(lattice)
         self.cluster_sites, self.cluster_orientation = cluster_rule.clusters(lattice)
-        self.z = cluster_rule.coordination(lattice, self.cluster_sites)
-        self.geometry = cluster_geometry(self.orientations[0], lattice, p.correlation, self.z)
         self.observed: ObservedRate = rate_law.observed(p, self.temperature)
-        self.bare: BareRate = bare_from_observed(self.observed, self.mu, self.geometry)
-        check_bare(self.bare, self.geometry)
+        self.channels: tuple[Channel, ...] = _channels(self, cluster_rule)
+        #: channel of every orientation, true size m of every orientation and every cluster
+        self.orientation_channel = np.concatenate([np.full(len(ch.orientations), c, np.int64)
+                                                   for c, ch in enumerate(self.channels)])
+        self.orientation_m = np.asarray([len(o) for o in self.orientations], np.int64)
+        self.cluster_m = self.orientation_m[self.cluster_orientation]
+        #: clusters (of every channel) that contain a given site
+        self.z = sum(ch.geometry.z for ch in self.channels)
+
+    @property
+    def is_mixture(self) -> bool:
+        return len(self.channels) > 1
+
+    @property
+    def geometry(self) -> ClusterGeometry:
+        """The cluster geometry (one channel); a mixture has one per channel (``channels``)."""
+        return self._single_channel("geometry").geometry
+
+    @property
+    def bare(self) -> BareRate:
+        """The bare cluster law (one channel); a mixture has one per channel (``bare_of``)."""
+        return self._single_channel("bare").bare
+
+    def _single_channel(self, what: str) -> "Channel":
+        if self.is_mixture:
+            raise ParameterError(f"model '{self.cluster_rule.name}' is a mixture of {len(self.channels)} cluster "
+                                 f"rules with one {what} per channel: use model.channels[c].{what} or "
+                                 "model.bare_of(orientation)")
+        return self.channels[0]
+
+    def bare_of(self, orientation: int) -> BareRate:
+        """Bare law of the channel that owns ``orientation``."""
+        return self.channels[int(self.orientation_channel[orientation])].bare
 
     def __repr__(self) -> str:
-        g = self.geometry
         shape = "x".join(str(n) for n in self.lattice.shape)
+        sizes = "+".join(str(ch.m) for ch in self.channels)
         return (f"Model({self.names.get('descriptor', self.params.name)} on {self.names.get('lattice', 'lattice')} "
-                f"{shape} ({self.n_sites} sites), {self.names.get('cluster', 'cluster')} m={g.m} z={g.z}, "
+                f"{shape} ({self.n_sites} sites), {self.names.get('cluster', 'cluster')} m={sizes} z={self.z}, "
                 f"T={self.temperature:g}, c={self.facilitation:g})")
 
     # --- derived quantities, computed on first use ---------------------------------
@@ -118,20 +149,36 @@ class Model:
         return gaussian.sample(self.spectrum, mu, rng)
 
     def cluster_rates(self, S: np.ndarray) -> np.ndarray:
-        return self.bare.rate(S[self.cluster_sites].mean(axis=1))
+        """Bare rate of every cluster (clusters are stored channel by channel)."""
+        N = self.n_sites
+        out = []
+        for ch in self.channels:
+            rows = self.cluster_sites[ch.orientations[0] * N: (ch.orientations[-1] + 1) * N, : ch.m]
+            out.append(ch.bare.rate(S[rows].mean(axis=1)))
+        return np.concatenate(out)
 
     def describe(self) -> dict:
         """Flat provenance record: every parameter, derived rate and plugin name."""
-        g = self.geometry
         out = {f"param_{k}": v for k, v in self.params.to_dict().items()}
         out.update({f"plugin_{k}": v for k, v in self.names.items()})
         out.update(
             lattice_shape=list(self.lattice.shape), lattice_spacing=self.lattice.spacing,
-            temperature=self.temperature, facilitation=self.facilitation, delta_rule=self.delta_rule,
-            mu=self.mu, m=g.m, z=g.z, kappa=g.kappa, K_RR=g.K_RR, v=g.v,
+            temperature=self.temperature, facilitation=self.facilitation, delta_rule=self.delta_rule, mu=self.mu,
             observed_A=self.observed.A, observed_gamma=self.observed.gamma, observed_delta=self.observed.delta,
-            bare_A0=self.bare.A0, bare_gamma0=self.bare.gamma0, bare_delta0=self.bare.delta0, d=self.bare.d,
+            d=self.observed.d,
         )
+        for ch in self.channels:
+            g, b = ch.geometry, ch.bare
+            # one channel keeps the flat keys; a mixture prefixes each channel's with its name
+            pre = f"channel_{ch.name}_" if self.is_mixture else ""
+            out.update({f"{pre}{k}": v for k, v in dict(
+                m=g.m, z=g.z, kappa=g.kappa, K_RR=g.K_RR, v=g.v,
+                bare_A0=b.A0, bare_gamma0=b.gamma0, bare_delta0=b.delta0).items()})
+            if self.is_mixture:
+                out[f"{pre}weight"] = ch.weight
+        if self.is_mixture:
+            out["cluster_channels"] = ",".join(ch.name for ch in self.channels)
+            out["z"] = self.z
         return out
 
     # --- running -------------------------------------------------------------------
@@ -215,6 +262,51 @@ class Model:
         )
         ds.attrs = provenance(self, {"orientation": orientation, "kick_b_max": k.b_max})
         return ds
+
+
+@attrs.frozen(eq=False)
+class Channel:
+    """One rearrangement channel: a cluster rule carrying ``weight`` of the observed per-site rate."""
+
+    name: str
+    weight: float
+    rule: ClusterRule
+    orientations: np.ndarray   # indices into Model.orientations
+    m: int
+    geometry: ClusterGeometry
+    observed: ObservedRate     # the channel's share: A -> weight * A
+    bare: BareRate
+
+
+def _channels(model, rule) -> tuple[Channel, ...]:
+    """Per channel: geometry and the closed-form renormalisation of its share of the observed law.
+
+    The observed per-site law is the sum of the channels' laws and each inversion is
+    linear in A, so channel c inverts w_c A exp(gamma S - delta S^2) on its own.
+    """
+    lat, p = model.lattice, model.params
+    mix = getattr(rule, "channels", None)
+    if mix is None:
+        mix = ((model.names.get("cluster", rule.name), rule, 1.0),)
+    out, first = [], 0
+    for name, r, w in mix:
+        n_o = len(r.orientations(lat))
+        orients = np.arange(first, first + n_o)
+        first += n_o
+        sites = model.cluster_sites if len(mix) == 1 else None
+        z = r.coordination(lat, sites)
+        geometry = cluster_geometry(model.orientations[orients[0]], lat, p.correlation, z)
+        observed = attrs.evolve(model.observed, A=w * model.observed.A)
+        try:
+            bare = bare_from_observed(observed, model.mu, geometry)
+            check_bare(bare, geometry)
+        except ParameterError as exc:
+            if len(mix) == 1:
+                raise
+            raise ParameterError(f"channel '{name}' (weight {w:g}) of the cluster mixture: {exc}") from None
+        out.append(Channel(name=name, weight=float(w), rule=r, orientations=orients, m=int(geometry.m),
+                           geometry=geometry, observed=observed, bare=bare))
+    return tuple(out)
 
 
 #: dense N x N views (``kernel_dataset``) are limited to this many sites

@@ -204,10 +204,22 @@ def runs_to_dataset(runs, model=None, fields=None) -> xr.Dataset:
         data["S_time_integral"] = _v(("run", "site"), ti, "descriptor frames", "time integral of S per site")
         data["S_time_mean"] = _v(("run", "site"), ti / np.asarray([r.t_end for r in runs])[:, None], "descriptor",
                                  "time-weighted mean of S per site")
+    if model is not None and getattr(model, "is_mixture", False) and "events" in fields:
+        # the channel of each event (a pure function of the cluster id, kept for readers)
+        N = model.n_sites
+        data["event_channel"] = _v("event", np.concatenate([model.orientation_channel[r.clusters // N] for r in runs])
+                                   .astype(np.int8) if R else np.zeros(0, np.int8), "1",
+                                   "rearrangement channel (index into the cluster_channels attribute)")
     if model is not None:
         data["cluster_sites"] = _v(("cluster", "member"), model.cluster_sites, "1", "sites of each cluster")
         data["site_position"] = _v(("site", "dim"), model.lattice.positions(), "sigma_AA", "lattice site position")
+    if model is not None and getattr(model, "is_mixture", False):
+        data["cluster_size"] = _v("cluster", model.cluster_m, "1",
+                                  "sites in each cluster (rows of cluster_sites repeat their first site beyond it)")
     ds = xr.Dataset(data)
+    if model is not None and getattr(model, "is_mixture", False):
+        ds.attrs.update(cluster_channels=",".join(ch.name for ch in model.channels),
+                        channel_weights=",".join(f"{ch.weight:g}" for ch in model.channels))
     ds.attrs.update(trsp_run_format=RUN_FORMAT, trsp_run_fields=",".join(fields),
                     backend=runs[0].backend if R else "none")
     return ds

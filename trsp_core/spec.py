@@ -120,6 +120,7 @@ class ModelSpec:
     def build(self, registry=None, resolved_params: DescriptorParams | None = None):
         """Assemble and validate the Model (``resolved_params`` skips the descriptor lookup)."""
         from trsp_core.model import Model
+        from trsp_core.physics import mixture
         from trsp_core.plugin.registry import default_registry
 
         reg = registry or default_registry()
@@ -128,7 +129,7 @@ class ModelSpec:
         rate = reg.get("rate", self.rate)
         try:
             model = Model(
-                lat, p, reg.get("cluster", self.cluster), rate, self.temperature,
+                lat, p, mixture.resolve(reg, self.cluster), rate, self.temperature,
                 delta_rule=self.delta_rule, facilitation=self.facilitation,
                 names=dict(descriptor=self.descriptor, lattice=self.lattice, cluster=self.cluster, rate=self.rate),
                 spec=self,

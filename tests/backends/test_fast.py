@@ -31,6 +31,8 @@ CONFIGS = [
     ("plaquette", "center-of-mass", 0.7, 0.2, 12.4),
     ("single", "nearest", 0.6, 0.2, 2.8),
     ("single", "center-of-mass", 0.5, 1.0, 1.6),
+    # a weighted mixture: one bare law and kernel per channel
+    ("single:0.3+plaquette:0.7", "nearest", 0.55, 1.0, 6.4),
 ]
 
 
@@ -53,13 +55,17 @@ def observables(model, runs, lags, edges):
     out["C(r)"] = np.array([[np.mean((r.snapshots - model.mu) * (r.snapshots[:, p] - model.mu)) for p in perms]
                             for r in runs])
     out["rate"] = np.array([[r.n_events / r.t_end] for r in runs])
+    if model.is_mixture:  # events per channel
+        out["channel rate"] = np.array([np.bincount(model.orientation_channel[r.clusters // N],
+                                                    minlength=len(model.channels)) / r.t_end for r in runs])
     Q = overlap_samples(runs, model.cluster_sites, N, lags, n_origins=24)
     out["Q(t)"] = Q.mean(axis=1)
     nb = len(edges) - 1
     trans = []
     for r in runs:
-        a = np.clip(np.digitize(r.s_before.ravel(), edges) - 1, 0, nb - 1)
-        b = np.clip(np.digitize(r.s_after.ravel(), edges) - 1, 0, nb - 1)
+        real = np.isfinite(r.s_before.ravel())  # NaN pads a mixture's smaller clusters
+        a = np.clip(np.digitize(r.s_before.ravel()[real], edges) - 1, 0, nb - 1)
+        b = np.clip(np.digitize(r.s_after.ravel()[real], edges) - 1, 0, nb - 1)
         trans.append(np.bincount(a * nb + b, minlength=nb * nb) / r.t_end)
     out["transitions"] = np.array(trans)
     return out

@@ -136,7 +136,7 @@ def test_fast_mean_kick_equals_dense_H(cluster, rule):
     coords = lat.coords()
     for c in (0, 37, m.n_clusters - 1):
         g, mean = _kernels.window_mean_kick(S, Z, c, m.n_sites, T.shape3, T.R, T.wrap, T.nW, T.Voff, T.cV, T.G,
-                                            T.Gu, 1.0 / T.m, m.bare.gamma0, m.bare.delta0)
+                                            T.Gu, T.om, T.inv_m, T.gamma0, T.delta0)
         k = m.dense_kernel(m.cluster_orientation[c])
         perm = lat.index(coords + coords[c % m.n_sites])
         dense = k.H @ (k.mu_prime - S[perm])

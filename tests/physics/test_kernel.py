@@ -24,6 +24,10 @@ COMPOSITIONS = [
     dict(cluster="triangle", delta_rule="nearest", lattice="triangular", size=8),
     dict(cluster="triangle", delta_rule="center-of-mass", lattice="triangular", size=8),
     dict(cluster="bond", delta_rule="nearest", lattice="triangular", size=8),
+    # weighted mixtures of cluster rules: one bare law and one kernel per channel
+    dict(cluster="single:0.3+plaquette:0.7", delta_rule="nearest"),
+    dict(cluster="bond:0.5+plaquette:0.5", delta_rule="center-of-mass", size=6),
+    dict(cluster="single:0.4+triangle:0.6", delta_rule="nearest", lattice="triangular", size=8),
 ]
 
 
@@ -55,19 +59,22 @@ def test_conditioning_matches_brute_force(opts):
     """K', mu' from Sherman-Morrison equal the tilted Gaussian computed with dense inverses."""
     m = _model(**opts)
     K = gaussian.dense(m.lattice, m.params.correlation)
-    b = m.bare
-    k = m.dense_kernel(0)
-    u = k.u
-    # exp(gamma0 u.S - delta0 (u.S)^2) N(S; mu, K): precision K^-1 + 2 delta0 u u^T,
-    # linear term K^-1 mu + gamma0 u.
     Kinv = np.linalg.inv(K)
-    prec = Kinv + 2 * b.delta0 * np.outer(u, u)
-    Kp = np.linalg.inv(prec)
-    mup = Kp @ (Kinv @ np.full(m.n_sites, m.mu) + b.gamma0 * u)
-    np.testing.assert_allclose(k.K_prime, Kp, atol=1e-10)
-    np.testing.assert_allclose(k.mu_prime, mup, atol=1e-10)
-    Kp2, mup2 = conditioned_moments(K, u, m.mu, b.gamma0, b.delta0)
-    np.testing.assert_allclose(Kp2, Kp, atol=1e-10)
+    for ch in m.channels:  # each channel conditions on its own bare law
+        o = int(ch.orientations[0])
+        b = m.bare_of(o)
+        k = m.dense_kernel(o)
+        u = k.u
+        assert np.count_nonzero(u) == ch.m
+        # exp(gamma0 u.S - delta0 (u.S)^2) N(S; mu, K): precision K^-1 + 2 delta0 u u^T,
+        # linear term K^-1 mu + gamma0 u.
+        prec = Kinv + 2 * b.delta0 * np.outer(u, u)
+        Kp = np.linalg.inv(prec)
+        mup = Kp @ (Kinv @ np.full(m.n_sites, m.mu) + b.gamma0 * u)
+        np.testing.assert_allclose(k.K_prime, Kp, atol=1e-10)
+        np.testing.assert_allclose(k.mu_prime, mup, atol=1e-10)
+        Kp2, mup2 = conditioned_moments(K, u, m.mu, b.gamma0, b.delta0)
+        np.testing.assert_allclose(Kp2, Kp, atol=1e-10)
 
 
 @pytest.mark.parametrize("opts", COMPOSITIONS)

@@ -31,37 +31,51 @@ def test_single_site_bare_equals_observed():
 
 @pytest.mark.parametrize("lattice,cluster,T,size", [("cubic", "plaquette", 0.5, 8), ("cubic", "bond", 0.45, 8),
                                                     ("fcc", "tetrahedron", 0.5, 7), ("triangular", "triangle", 0.5, 20),
-                                                    ("bcc", "bond", 0.5, 7)])
+                                                    ("bcc", "bond", 0.5, 7),
+                                                    ("cubic", "single:0.3+plaquette:0.7", 0.5, 8),
+                                                    ("triangular", "single:0.4+triangle:0.6", 0.5, 20)])
 def test_monte_carlo_observed_rate(lattice, cluster, T, size):
     """Sum of the bare rates of the z clusters holding site i, averaged given S_i,
-    equals the observed law. Tested bin by bin with errors from independent fields."""
+    equals the observed law. Tested bin by bin with errors from independent fields;
+    a mixture per channel (against its share w_c of the law) and in total."""
     m = compose(size=size, lattice=lattice, cluster=cluster, temperature=T)
     rng = np.random.default_rng(12345)
     n_fields = 300
     edges = np.linspace(m.mu - 2.0, m.mu + 2.0, 9)
-    sums = np.zeros((n_fields, len(edges) - 1))
+    parts = [(ch, ch.weight) for ch in m.channels] + ([(None, 1.0)] if m.is_mixture else [])
+    sums = np.zeros((len(parts), n_fields, len(edges) - 1))
     counts = np.zeros_like(sums)
+    N = m.n_sites
     for f in range(n_fields):
         S = m.sample_equilibrium(rng)
-        p0 = m.bare.rate(S[m.cluster_sites].mean(axis=1)) * m.bare.d   # per-frame probability
-        total = np.zeros(m.n_sites)
-        for k in range(m.cluster_sites.shape[1]):
-            np.add.at(total, m.cluster_sites[:, k], p0)
-        # paired difference removes the within-bin slope of the target law
-        diff = total / m.observed.probability(S) - 1.0
+        per_channel = []
+        for ch in m.channels:
+            sites = m.cluster_sites[ch.orientations[0] * N: (ch.orientations[-1] + 1) * N, : ch.m]
+            p0 = ch.bare.rate(S[sites].mean(axis=1)) * ch.bare.d   # per-frame probability
+            total = np.zeros(N)
+            for k in range(ch.m):
+                np.add.at(total, sites[:, k], p0)
+            per_channel.append(total)
         idx = np.digitize(S, edges) - 1
         ok = (idx >= 0) & (idx < len(edges) - 1)
-        sums[f] = np.bincount(idx[ok], diff[ok], minlength=len(edges) - 1)
-        counts[f] = np.bincount(idx[ok], minlength=len(edges) - 1)
+        for j, (ch, w) in enumerate(parts):
+            total = per_channel[j] if ch is not None else sum(per_channel)
+            # paired difference removes the within-bin slope of the target law
+            diff = total / (w * m.observed.probability(S)) - 1.0
+            sums[j, f] = np.bincount(idx[ok], diff[ok], minlength=len(edges) - 1)
+            counts[j, f] = np.bincount(idx[ok], minlength=len(edges) - 1)
     # Ratio estimator over independent fields (sites within a field are correlated;
     # no per-field selection, which would condition on the neighbours).
-    mean = sums.sum(0) / counts.sum(0)
-    resid = sums - mean * counts
-    sem = np.sqrt(n_fields / (n_fields - 1) * (resid**2).sum(0)) / counts.sum(0)
-    z = mean / sem
-    # 8 bins: |z| < 4 for all is a ~5e-4 false-alarm rate; the chi^2 guards the sum.
-    assert np.all(np.abs(z) < 4.0), z
-    assert np.sum(z**2) < 26.1  # chi^2_8 at p = 0.001
+    for j in range(len(parts)):
+        mean = sums[j].sum(0) / counts[j].sum(0)
+        resid = sums[j] - mean * counts[j]
+        sem = np.sqrt(n_fields / (n_fields - 1) * (resid**2).sum(0)) / counts[j].sum(0)
+        if np.all(np.abs(mean) < 1e-12):
+            continue  # a single-site channel: its bare law is its share of the observed law, exactly
+        z = mean / sem
+        # 8 bins: |z| < 4 for all is a ~5e-4 false-alarm rate; the chi^2 guards the sum.
+        assert np.all(np.abs(z) < 4.0), (j, z)
+        assert np.sum(z**2) < 26.1, j  # chi^2_8 at p = 0.001
 
 
 def test_monte_carlo_detects_wrong_renormalisation():

@@ -41,6 +41,7 @@ def _run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress
     nb = len(hist_edges) - 1
 
     times, clusters, before, after = [], [], [], []
+    m = sites_of.shape[1]
     snaps = np.empty((len(snapshot_times), N))
     next_snap = 0
     occupancy = np.zeros(nb)
@@ -69,19 +70,18 @@ def _run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress
         perm = lat.index(coords + coords[c % N])  # origin-frame site i -> actual site perm[i]
         local = S[perm]
         dS = kern.H @ (kern.mu_prime - local) + kern.noise @ rng.standard_normal(N)
-        members = sites_of[c]
+        members = sites_of[c][: model.cluster_m[c]]
         times.append(t)
         clusters.append(c)
-        before.append(S[members].copy())
+        before.append(_padded(S[members], m))
         S[perm] = local + dS
-        after.append(S[members].copy())
+        after.append(_padded(S[members], m))
         rates = model.cluster_rates(S)
         if progress is not None and _time.perf_counter() - last_report > 0.2:
             progress(t)
             last_report = _time.perf_counter()
     if progress is not None:
         progress(duration)
-    m = sites_of.shape[1]
     return Run(
         seed=seed, t_end=float(t), times=np.asarray(times, float), clusters=np.asarray(clusters, np.int64),
         s_before=np.asarray(before, float).reshape(-1, m), s_after=np.asarray(after, float).reshape(-1, m),
@@ -89,3 +89,10 @@ def _run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress
         s_initial=initial, s_final=S, hist_edges=hist_edges, occupancy=occupancy, s_time_integral=s_int,
         backend="reference", wall_s=_time.perf_counter() - wall0,
     )
+
+
+def _padded(values: np.ndarray, m: int) -> np.ndarray:
+    """A cluster's S values padded with NaN to the table width m (smaller clusters of a mixture)."""
+    out = np.full(m, np.nan)
+    out[: len(values)] = values
+    return out

@@ -53,7 +53,7 @@ def conditioned_samples(model, orientation: int, n: int, rng: np.random.Generato
     u[sites] = 1.0 / len(sites)
     Ku = gaussian.apply(model.spectrum, u)
     K_RR = float(u @ Ku)
-    b = model.bare
+    b = model.bare_of(orientation)
     v_t = K_RR / (1.0 + 2.0 * b.delta0 * K_RR)
     m_t = v_t * (model.mu / K_RR + b.gamma0)
     S = gaussian.sample(model.spectrum, model.mu, rng, size=n)
@@ -69,7 +69,7 @@ def kick_mean(model, orientation: int, S: np.ndarray) -> tuple[np.ndarray, np.nd
     Z = K^-1 (S - mu), which equals H (mu' - S) on W.
     """
     k = model.window_kernel(orientation)
-    b = model.bare
+    b = model.bare_of(orientation)
     Z = _fft_apply(model.spectrum, S - model.mu, -1.0)[:, k.window]
     sites = model.lattice.index(model.orientations[orientation])
     sbar = S[:, sites].mean(axis=1)
@@ -88,9 +88,10 @@ def target_kick_std(model, orientation: int) -> np.ndarray:
     u = np.zeros(lat.n_sites)
     u[sites] = 1.0 / len(sites)
     Ku = gaussian.apply(model.spectrum, u)
-    q = 1.0 + 2.0 * model.bare.delta0 * float(u @ Ku)
+    delta0 = model.bare_of(orientation).delta0
+    q = 1.0 + 2.0 * delta0 * float(u @ Ku)
     var = np.zeros(lat.n_sites)
-    var[sites] = model.facilitation * (p.C0 - 2.0 * model.bare.delta0 * Ku[sites] ** 2 / q)
+    var[sites] = model.facilitation * (p.C0 - 2.0 * delta0 * Ku[sites] ** 2 / q)
     return np.sqrt(var)
 
 

@@ -21,7 +21,8 @@ from scipy import stats
 
 def site_counts(run, edges: np.ndarray) -> np.ndarray:
     """Rearrangements per S bin (S_before of every member of every event)."""
-    counts, _ = np.histogram(np.asarray(run.s_before).reshape(-1), bins=edges)
+    s = np.asarray(run.s_before).reshape(-1)
+    counts, _ = np.histogram(s[np.isfinite(s)], bins=edges)  # NaN pads a mixture's smaller clusters
     return counts.astype(float)
 
 

@@ -19,6 +19,7 @@ from trsp_core.plugin.interfaces import Observable
 def quantile_edges(runs, n_bins: int) -> np.ndarray:
     """Bin edges at quantiles of the pooled before/after S of rearranging sites (open ends)."""
     s = np.concatenate([np.concatenate([r.s_before.ravel(), r.s_after.ravel()]) for r in runs])
+    s = s[np.isfinite(s)]  # NaN pads the smaller clusters of a mixture
     if s.size == 0:
         raise ValueError("no events: cannot test detailed balance")
     inner = np.quantile(s, np.linspace(0, 1, n_bins + 1)[1:-1])
@@ -28,8 +29,9 @@ def quantile_edges(runs, n_bins: int) -> np.ndarray:
 def transition_counts(run, edges: np.ndarray) -> np.ndarray:
     """N[A, B]: rearranging sites whose S went from bin A to bin B."""
     nb = len(edges) - 1
-    a = np.clip(np.searchsorted(edges, run.s_before.ravel(), "right") - 1, 0, nb - 1)
-    b = np.clip(np.searchsorted(edges, run.s_after.ravel(), "right") - 1, 0, nb - 1)
+    real = np.isfinite(run.s_before.ravel())  # not the NaN padding of a mixture's smaller clusters
+    a = np.clip(np.searchsorted(edges, run.s_before.ravel()[real], "right") - 1, 0, nb - 1)
+    b = np.clip(np.searchsorted(edges, run.s_after.ravel()[real], "right") - 1, 0, nb - 1)
     return np.bincount(a * nb + b, minlength=nb * nb).reshape(nb, nb).astype(float)
 
 

@@ -134,7 +134,7 @@ def dense_kernel(model, orientation: int) -> DenseKernel:
     u = np.zeros(N)
     u[sites] = 1.0 / len(sites)
     K = gaussian.dense(lat, model.params.correlation)
-    bare = model.bare
+    bare = model.bare_of(orientation)
     K_prime, mu_prime = conditioned_moments(K, u, model.mu, bare.gamma0, bare.delta0)
     K_delta = kick_covariance(model, orientation, K_prime)
     H, b_max = h_matrix(K_delta, K_prime)
@@ -153,6 +153,7 @@ class WindowKernel:
 
     window: np.ndarray          # (|W|,) site indices at the origin
     window_offsets: np.ndarray  # (|W|, dim)
+    orientation: int
     u_window: np.ndarray        # (|W|,) 1/m on cluster sites, 0 elsewhere
     G: np.ndarray               # (|W|, |W|) symmetric: Delta S_W mean = G y_W
     noise: np.ndarray           # (|W|, |W|) lower Cholesky factor of K_Delta_WW
@@ -169,7 +170,7 @@ class WindowKernel:
         P = kinv[rel]
         u = np.zeros(lat.n_sites)
         u[self.window[self.u_window > 0]] = self.u_window[self.u_window > 0]
-        P = P + 2.0 * model.bare.delta0 * np.outer(self.u_window, u)
+        P = P + 2.0 * model.bare_of(self.orientation).delta0 * np.outer(self.u_window, u)
         return self.G @ P
 
 
@@ -180,7 +181,7 @@ def window_kernel(model, orientation: int) -> WindowKernel:
     offs = model.orientations[orientation]
     sites = lat.index(offs)
     coords = lat.coords()
-    bare = model.bare
+    bare = model.bare_of(orientation)
     kinv = model.kinv_stencil
     Kstencil = p.correlation(lat.stencil_distances()).reshape(-1)
 
@@ -225,5 +226,5 @@ def window_kernel(model, orientation: int) -> WindowKernel:
         L = np.linalg.cholesky(K_delta + 1e-14 * np.eye(len(window)) * max(K_delta.diagonal().max(), 1e-300))
     except np.linalg.LinAlgError:
         L = Vk * np.sqrt(wk)  # semi-definite K_Delta: a symmetric square root serves
-    return WindowKernel(window=window, window_offsets=lat.wrap(coords[window]), u_window=u_w, G=G,
+    return WindowKernel(window=window, window_offsets=lat.wrap(coords[window]), orientation=int(orientation), u_window=u_w, G=G,
                         noise=L, K_delta=K_delta, mu_prime=mu_prime, b_max=float(b.max()))

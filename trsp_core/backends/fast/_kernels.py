@@ -72,21 +72,23 @@ def init_bins(S, edges, site_bin, counts):
 
 
 @njit(cache=True)
-def full_rates(S, cluster_sites, tree, P, n_orient, inv_m, a0d, gamma0, delta0):
+def full_rates(S, cluster_sites, tree, P, n_orient, om, inv_m, a0d, gamma0, delta0):
     """All leaves from S (same summation order as the incremental update), then the tree.
+
+    The rate law is per orientation (``om`` its true cluster size, ``inv_m`` = 1/om):
+    a cluster mixture has one bare law per channel.
 
     Leaves are ordered spatially: cluster c = o * N + anchor sits at leaf
     anchor * n_orient + o (see :func:`trsp_core.backends.fast._sumtree.leaf_of`).
     """
     tree[:] = 0.0
-    m = cluster_sites.shape[1]
     N = cluster_sites.shape[0] // n_orient
     for c in range(cluster_sites.shape[0]):
-        s = 0.0
-        for j in range(m):
-            s += S[cluster_sites[c, j]]
         o = c // N
-        tree[P + (c - o * N) * n_orient + o] = _rate(s, inv_m, a0d, gamma0, delta0)
+        s = 0.0
+        for j in range(om[o]):
+            s += S[cluster_sites[c, j]]
+        tree[P + (c - o * N) * n_orient + o] = _rate(s, inv_m[o], a0d[o], gamma0[o], delta0[o])
     rebuild(tree, P)
 
 
@@ -115,10 +117,10 @@ def run_chunk(
     # tables
     P, n_clusters, shape3, R, wrap, nW, nV, Voff, cV, G, Gu, LT, n_seg, seg, ent_p, ent_k, kpad,
     n_aff, aff_o, aff_off, aff_sv,
-    # rate law
-    inv_m, a0d, gamma0, delta0,
+    # rate law, per orientation
+    om, inv_m, a0d, gamma0, delta0,
     # scratch
-    gV, Zw, xi, dS, nodes, Sv, xr,
+    gV, Zw, xi, dS, nodes, Sv, xr, ak,
 ):
     """Run at most ``budget`` events. fstate = [t]; istate = [n_events, next_snapshot].
 
@@ -182,18 +184,22 @@ def run_chunk(
                 prefetch(site_bin, g)
             else:  # read by the re-rating
                 prefetch(S, g)
+        mo = om[o]
         ssum = 0.0
-        for j in range(m):
+        for j in range(mo):
             v = S[gV[cV[o, j]]]
             ev_before[done, j] = v
             ssum += v
-        sbar = ssum * inv_m
+        for j in range(mo, m):  # padding slots of a smaller cluster (mixtures)
+            ev_before[done, j] = np.nan
+            ev_after[done, j] = np.nan
+        sbar = ssum * inv_m[o]
 
         # --- Delta S_W = G[(gamma0 - 2 delta0 sbar) u_W - Z_W] + L xi -------------
         for k in range(nw):
             Zw[k] = Z[gV[k]]
         fill_normals(rng, xi, nw)
-        coef = gamma0 - 2.0 * delta0 * sbar
+        coef = gamma0[o] - 2.0 * delta0[o] * sbar
         for i in range(nw):
             dS[i] = coef * Gu[o, i]
         for j in range(nw):  # one pass over G and the (square, zero-padded) noise factor
@@ -220,7 +226,7 @@ def run_chunk(
                 if b_new >= 0:
                     counts[b_new] += 1
                 site_bin[g] = b_new
-        for j in range(m):
+        for j in range(mo):
             ev_after[done, j] = S[gV[cV[o, j]]]
 
         # --- Z += K^-1 Delta S: per output segment, sum its terms in registers, add once --
@@ -247,12 +253,14 @@ def run_chunk(
         for k in range(nv):  # S on V once, so the sums below read a small local array
             Sv[k] = S[gV[k]]
         for k in range(na):
+            o2 = aff_o[o, k]
             s = 0.0
-            for j in range(m):
+            for j in range(om[o2]):
                 s += Sv[aff_sv[o, k, j]]
-            xr[k] = _exponent(s, inv_m, gamma0, delta0)
+            xr[k] = _exponent(s, inv_m[o2], gamma0[o2], delta0[o2])
+            ak[k] = a0d[o2]
         for k in range(na):  # branch-free exp: this loop vectorises
-            xr[k] = a0d * fexp(xr[k])
+            xr[k] = ak[k] * fexp(xr[k])
         for k in range(na):  # nodes[:na] = their leaves (computed with the prefetch above)
             tree[nodes[k]] = xr[k]
         refresh_ancestors(tree, nodes, na)
@@ -275,7 +283,7 @@ def flush_time_integrals(S, s_int, last_t, t_end):
 
 
 @njit(cache=True)
-def window_mean_kick(S, Z, c, N, shape3, R, wrap, nW, Voff, cV, G, Gu, inv_m, gamma0, delta0):
+def window_mean_kick(S, Z, c, N, shape3, R, wrap, nW, Voff, cV, G, Gu, om, inv_m, gamma0, delta0):
     """(global window sites, mean Delta S on them) for cluster c: the kernel's own arithmetic, for checks."""
     o = c // N
     a = c - o * N
@@ -291,8 +299,8 @@ def window_mean_kick(S, Z, c, N, shape3, R, wrap, nW, Voff, cV, G, Gu, inv_m, ga
         g[k] = _site(wrap, R, ax, ay, az, Voff[o, k, 0], Voff[o, k, 1], Voff[o, k, 2])
         Zw[k] = Z[g[k]]
     s = 0.0
-    for j in range(cV.shape[1]):
+    for j in range(om[o]):
         s += S[_site(wrap, R, ax, ay, az, Voff[o, cV[o, j], 0], Voff[o, cV[o, j], 1], Voff[o, cV[o, j], 2])]
     out = np.empty(nw)
-    kick_mean(G, Gu, o, nw, gamma0 - 2.0 * delta0 * s * inv_m, Zw, out)
+    kick_mean(G, Gu, o, nw, gamma0[o] - 2.0 * delta0[o] * s * inv_m[o], Zw, out)
     return g, out

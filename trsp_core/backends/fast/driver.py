@@ -123,10 +123,9 @@ def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress,
     counts = np.zeros(len(edges) - 1, np.int64)
     _kernels.init_bins(st["S"], edges, site_bin, counts)
     tree, P = new_tree(tables.n_clusters)
-    bare = model.bare
-    inv_m, a0d = 1.0 / tables.m, bare.A0 / bare.d
-    _kernels.full_rates(st["S"], model.cluster_sites, tree, P, tables.n_orientations, inv_m, a0d,
-                        bare.gamma0, bare.delta0)
+    T = tables
+    _kernels.full_rates(st["S"], model.cluster_sites, tree, P, T.n_orientations, T.om, T.inv_m, T.a0d,
+                        T.gamma0, T.delta0)
 
     snaps = np.empty((len(snapshot_times), N))
     n_prev = st["snaps"].shape[0]
@@ -136,9 +135,8 @@ def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress,
     nwmax, nvmax, namax = tables.G.shape[1], tables.Voff.shape[1], tables.aff_o.shape[1]
     gV, Zw, xi, dS = np.empty(nvmax, np.int64), np.empty(nwmax), np.empty(nwmax), np.empty(nwmax)
     nodes = np.empty(namax, np.int64)
-    Sv, xr = np.empty(nvmax), np.empty(namax)
+    Sv, xr, ak = np.empty(nvmax), np.empty(namax), np.empty(namax)
     acc = np.zeros(SEG)
-    T = tables
     last_ckpt = _time.perf_counter()
     loop_wall = 0.0
     loop_events = 0
@@ -166,8 +164,8 @@ def run(model, *, duration, seed, initial, snapshot_times, hist_edges, progress,
             budget, float(duration), snapshot_times, edges, ev_t, ev_c, ev_b, ev_a,
             P, T.n_clusters, T.shape3, T.R, T.wrap, T.nW, T.nV, T.Voff, T.cV, T.G, T.Gu, T.LT,
             T.n_seg, T.seg, T.ent_p, T.ent_k, T.kpad, T.n_aff, T.aff_o, T.aff_off, T.aff_sv,
-            inv_m, a0d, bare.gamma0, bare.delta0,
-            gV, Zw, xi, dS, nodes, Sv, xr,
+            T.om, T.inv_m, T.a0d, T.gamma0, T.delta0,
+            gV, Zw, xi, dS, nodes, Sv, xr, ak,
         )
         loop_wall += _time.perf_counter() - t0
         loop_events += done

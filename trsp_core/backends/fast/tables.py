@@ -177,6 +177,12 @@ class KernelTables:
     kvals: np.ndarray       # (n_s,) the kept values, for reporting
     stencil: StencilInfo
     cluster_offsets: np.ndarray  # (n_o, m, 3)
+    # the rate law per orientation (a cluster mixture has one bare law per channel)
+    om: np.ndarray          # (n_o,) true cluster size of each orientation (<= m)
+    inv_m: np.ndarray       # (n_o,) 1 / om
+    a0d: np.ndarray         # (n_o,) A0 / d
+    gamma0: np.ndarray      # (n_o,)
+    delta0: np.ndarray      # (n_o,)
 
     @property
     def n_orientations(self) -> int:
@@ -193,7 +199,10 @@ def build_tables(model, tolerance: float = 1e-4, exact: bool = False) -> KernelT
     def wrap3(offs):
         return (offs + shape3 // 2) % shape3 - shape3 // 2
 
-    corient = [wrap3(_pad3(o)) for o in model.orientations]
+    # Orientations of a smaller m (cluster mixtures) repeat their first site up to m:
+    # every table stays rectangular, and the kernel reads only the first om[o] slots.
+    om = np.asarray(model.orientation_m, np.int64)
+    corient = [wrap3(_pad3(np.concatenate([o, np.repeat(o[:1], m - len(o), axis=0)]))) for o in model.orientations]
     kernels = [model.window_kernel(o) for o in range(n_o)]
     Ws = [_pad3(k.window_offsets) for k in kernels]
 
@@ -259,4 +268,8 @@ def build_tables(model, tolerance: float = 1e-4, exact: bool = False) -> KernelT
         n_aff=np.array([len(a) for a in aff_os], np.int64), aff_o=_padded(aff_os), aff_off=_padded(aff_offs),
         aff_sv=_padded(aff_svs), kvals=stencil.values.copy(),
         stencil=stencil, cluster_offsets=np.stack(corient),
+        om=om, inv_m=1.0 / om.astype(float),
+        a0d=np.array([model.bare_of(o).A0 / model.bare_of(o).d for o in range(n_o)]),
+        gamma0=np.array([model.bare_of(o).gamma0 for o in range(n_o)]),
+        delta0=np.array([model.bare_of(o).delta0 for o in range(n_o)]),
     )
