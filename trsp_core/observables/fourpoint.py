@@ -4,6 +4,12 @@ Q(q, t) = (1/N) sum_i I_i(t) e^{i q.r_i} is the FFT of the persistence
 indicator field; S4 = N (<|Q(q)|^2> - |<Q(q)>|^2) over time origins and
 seeds. At q = 0 it is chi4(t) exactly. Small-q shells are fitted to
 S4(q) = S4(0) / (1 + (q xi4)^2).
+
+Both four-point observables also have a streamed path (``compute_streamed``): the
+indicator fields are accumulated run by run from event chunks
+(:class:`IndicatorAccumulator`, :class:`OverlapAccumulator` for tau_alpha), so
+no event log is held. Its numbers equal ``compute``'s to float rounding (tested
+to 1e-12; bitwise while a run's fields fit in one FFT batch).
 """
 from __future__ import annotations
 
@@ -16,7 +22,202 @@ from trsp_core.plugin.interfaces import Observable
 from scipy.optimize import curve_fit
 
 from trsp_core.observables.shells import shell_index, wavevectors
-from trsp_core.observables.overlap import persistence_times
+from trsp_core.observables.overlap import default_lags, overlap_samples, persistence_times
+
+
+# ---- persistence accumulated from event chunks ------------------------------------------
+# Each site of a firing cluster rearranges (a site repeated in a padded cluster row, as in
+# mixtures of cluster rules, counts once: only its first event after an origin matters).
+# Events must arrive in time order within a run; nothing but times and cluster ids is read.
+def _overlap_add(times, clusters, cluster_sites, origins, lags, ptr, cnt):  # pragma: no cover - numba
+    """For every site of every event, the origins whose next rearrangement it is.
+
+    ``ptr[i]``: first origin whose next rearrangement of site i is still unseen.
+    Event (t, site i) is the next one after every origin o_k < t with k >= ptr[i]
+    (events arrive in time order); its persistence time t - o_k falls in lag bin
+    b = #{lags < t - o_k}, counted in ``cnt[k, b]``.
+    """
+    n_o = origins.shape[0]
+    n_l = lags.shape[0]
+    m = cluster_sites.shape[1]
+    for e in range(times.shape[0]):
+        t = times[e]
+        c = clusters[e]
+        for j in range(m):
+            i = cluster_sites[c, j]
+            k = ptr[i]
+            while k < n_o and origins[k] < t:
+                tau = t - origins[k]
+                lo, hi = 0, n_l
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if lags[mid] < tau:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                cnt[k, lo] += 1
+                k += 1
+            ptr[i] = k
+
+
+def _indicator_add(times, clusters, cluster_sites, origins, t_eval, ptr, alive):  # pragma: no cover - numba
+    """alive[k, i] = False once site i's first event after origin o_k comes within t_eval.
+
+    The test is (t - o_k) <= t_eval in float64, the negation of ``persistence_times > t``
+    of :func:`indicator_fields`, so the fields are bitwise the in-memory ones.
+    """
+    n_o = origins.shape[0]
+    m = cluster_sites.shape[1]
+    for e in range(times.shape[0]):
+        t = times[e]
+        c = clusters[e]
+        for j in range(m):
+            i = cluster_sites[c, j]
+            k = ptr[i]
+            while k < n_o and origins[k] < t:
+                if t - origins[k] <= t_eval:
+                    alive[k, i] = False
+                k += 1
+            ptr[i] = k
+
+
+try:
+    from numba import njit
+
+    _overlap_add = njit(cache=True, nogil=True)(_overlap_add)
+    _indicator_add = njit(cache=True, nogil=True)(_indicator_add)
+except ImportError:  # pragma: no cover - without numba the loops run in Python
+    pass
+
+
+def _pointer(n_sites: int, n_origins: int) -> np.ndarray:
+    dtype = np.int16 if n_origins < np.iinfo(np.int16).max else np.int32
+    return np.zeros(int(n_sites), dtype)
+
+
+class OverlapAccumulator:
+    """Q(origin, lag) of one run from its event chunks, in O(N) memory.
+
+    Bitwise equal to ``overlap_from_persistence(persistence_times(...))`` of
+    :mod:`trsp_core.observables.overlap` for the same origins and lags: a site's
+    persistence time after origin o is t - o for its first event t > o, and Q is
+    1 - #{persistence time <= lag} / N, an integer count here.
+    """
+
+    def __init__(self, cluster_sites: np.ndarray, n_sites: int, origins: np.ndarray, lags: np.ndarray):
+        self.cluster_sites = np.ascontiguousarray(cluster_sites, np.int64)
+        self.n_sites = int(n_sites)
+        self.origins = np.ascontiguousarray(origins, float)
+        self.lags = np.ascontiguousarray(lags, float)
+        self.ptr = _pointer(self.n_sites, len(self.origins))
+        self.cnt = np.zeros((len(self.origins), len(self.lags) + 1), np.int64)
+
+    def add(self, times: np.ndarray, clusters: np.ndarray) -> None:
+        _overlap_add(np.ascontiguousarray(times, float), np.ascontiguousarray(clusters, np.int64),
+                     self.cluster_sites, self.origins, self.lags, self.ptr, self.cnt)
+
+    def result(self) -> np.ndarray:
+        """Q[origin, lag]."""
+        below = np.cumsum(self.cnt[:, :-1], axis=1)
+        return 1.0 - below / self.n_sites
+
+
+class IndicatorAccumulator:
+    """I_i(t0, t) of one run at one time t from its event chunks: :func:`indicator_fields`
+    of that run (same origins, spread over [0, t_end - t]) without its event log.
+    Memory: one byte per (origin, site)."""
+
+    def __init__(self, cluster_sites: np.ndarray, n_sites: int, t_end: float, t: float, n_origins: int = 64,
+                 seed=None):
+        span = t_end - t
+        if span < 0:
+            raise ValueError(f"run of seed {seed} (t_end={t_end:.4g}) is shorter than t={t:.4g}")
+        self.cluster_sites = np.ascontiguousarray(cluster_sites, np.int64)
+        self.t = float(t)
+        self.origins = np.ascontiguousarray(np.linspace(0.0, span, n_origins), float)
+        self.ptr = _pointer(n_sites, n_origins)
+        self.alive = np.ones((n_origins, int(n_sites)), np.bool_)
+
+    def add(self, times: np.ndarray, clusters: np.ndarray) -> None:
+        _indicator_add(np.ascontiguousarray(times, float), np.ascontiguousarray(clusters, np.int64),
+                       self.cluster_sites, self.origins, self.t, self.ptr, self.alive)
+
+    def result(self) -> np.ndarray:
+        """I[origin, site] as float 0/1."""
+        return self.alive.astype(float)
+
+
+def memory_chunks(runs):
+    """``chunks(k)`` for runs held in memory: their whole event log as one chunk."""
+    return lambda k: [(runs[k].times, runs[k].clusters)]
+
+
+def _feed(chunks, accumulators) -> None:
+    for times, clusters in chunks:
+        for acc in accumulators:
+            acc.add(times, clusters)
+
+
+#: lags and origins of the overlap samples from which the four-point observables take tau_alpha
+ALPHA_LAGS, ALPHA_ORIGINS = 48, 64
+
+
+def alpha_samples(model, runs, chunks, n_lags: int = ALPHA_LAGS, n_origins: int = ALPHA_ORIGINS):
+    """(lags, Q (run, origin, lag)) that :func:`_alpha_time` computes, from event chunks.
+
+    ``chunks(k)`` yields (times, clusters) of ``runs[k]`` in time order; the runs need
+    only ``seed`` and ``t_end``. Q is in the order of ``runs``.
+    """
+    lags = default_lags(min(r.t_end for r in runs), n_lags)
+    Q = []
+    for k, r in enumerate(runs):
+        span = r.t_end - lags.max()
+        if span < 0:
+            raise ValueError(f"run of seed {r.seed} (t_end={r.t_end:.4g}) is shorter than the largest lag "
+                             f"{lags.max():.4g}")
+        acc = OverlapAccumulator(model.cluster_sites, model.n_sites, np.linspace(0.0, span, n_origins), lags)
+        _feed(chunks(k), [acc])
+        Q.append(acc.result())
+    return lags, np.asarray(Q)
+
+
+#: (origins x sites) of one FFT batch in the streamed path; a run with more is split by origins
+FFT_BATCH = 1 << 22
+
+
+def _origin_batches(n_origins: int, n_sites: int):
+    step = max(1, min(n_origins, FFT_BATCH // max(int(n_sites), 1)))
+    return [slice(a, min(a + step, n_origins)) for a in range(0, n_origins, step)]
+
+
+def run_fields_streamed(model, run, chunks, times, n_origins: int) -> list[np.ndarray]:
+    """Boolean I[origin, site] of one run at each of ``times``, in one pass over its chunks."""
+    accs = [IndicatorAccumulator(model.cluster_sites, model.n_sites, run.t_end, t, n_origins, run.seed)
+            for t in times]
+    _feed(chunks, accs)
+    return [a.alive for a in accs]
+
+
+def run_fourier_moments(alive: np.ndarray, shape) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fourier_moments` of one run's field (origin, site), origins in FFT batches."""
+    n_orig = alive.shape[0]
+    q2 = q1 = 0.0
+    for sl in _origin_batches(n_orig, alive.shape[1]):
+        w = (sl.stop - sl.start) / n_orig
+        a2, a1 = fourier_moments(alive[None, sl].astype(float), shape)
+        q2, q1 = (a2[0], a1[0]) if w == 1.0 else (q2 + w * a2[0], q1 + w * a1[0])
+    return q2, q1
+
+
+def run_block_moments(alive: np.ndarray, shape, sides) -> np.ndarray:
+    """:func:`block_chi4` of one run's field (origin, site): (len(sides), 2), origins in FFT batches."""
+    n_orig = alive.shape[0]
+    out = 0.0
+    for sl in _origin_batches(n_orig, alive.shape[1]):
+        w = (sl.stop - sl.start) / n_orig
+        m = block_chi4(alive[None, sl].astype(float), shape, sides)[0]
+        out = m if w == 1.0 else out + w * m
+    return out
 
 
 def indicator_fields(runs, cluster_sites, n_sites: int, t: float, n_origins: int = 64) -> np.ndarray:
@@ -262,14 +463,18 @@ def alpha_time(model, runs, n_lags: int = 48, n_origins: int = 64, picks=None):
 def _alpha_time(model, runs, n_lags: int = 48, n_origins: int = 64, picks=None):
     """(tau, resampled taus or None, edge): ``edge`` if chi4 peaks at the first or last lag,
     when tau is the lag window's edge and no measured alpha time."""
-    from trsp_core.observables.overlap import (chi4_from_samples, default_lags, overlap_samples, peak, peak_at_edge,
-                                               resampled_peaks)
-
     lags = default_lags(min(r.t_end for r in runs), n_lags)
     Q = overlap_samples(runs, model.cluster_sites, model.n_sites, lags, n_origins)
-    _, chi4 = chi4_from_samples(Q, model.n_sites)
+    return _alpha_from_samples(lags, Q, model.n_sites, picks)
+
+
+def _alpha_from_samples(lags, Q, n_sites: int, picks=None):
+    """:func:`_alpha_time` from its overlap samples Q (run, origin, lag), runs in seed order."""
+    from trsp_core.observables.overlap import chi4_from_samples, peak, peak_at_edge, resampled_peaks
+
+    _, chi4 = chi4_from_samples(Q, n_sites)
     tau = peak(lags, chi4)[0]
-    boot = None if picks is None else resampled_peaks(Q, lags, model.n_sites, picks)[:, 0]
+    boot = None if picks is None else resampled_peaks(Q, lags, n_sites, picks)[:, 0]
     return tau, boot, peak_at_edge(chi4)
 
 
@@ -322,25 +527,60 @@ class FourPointStructureFactor(Observable):
 
     def compute(self, model, runs):
         runs = in_seed_order(runs)
+        _check_time(self.name, self.t)
+        alpha = None
+        if self.t is None:
+            lags = default_lags(min(r.t_end for r in runs), ALPHA_LAGS)
+            alpha = lags, overlap_samples(runs, model.cluster_sites, model.n_sites, lags, ALPHA_ORIGINS)
+        t, tau_boot, edge, offsets, picks = self._plan(model, runs, alpha)
+        moments = []
+        for off in offsets:
+            I = indicator_fields(runs, model.cluster_sites, model.n_sites, t * np.exp(off), self.n_origins)
+            moments.append(fourier_moments(I, model.lattice.shape))
+            del I
+        return self._finish(model, runs, t, tau_boot, edge, offsets, picks, moments)
+
+    def compute_streamed(self, model, runs, chunks, alpha=None):
+        """:meth:`compute` without event logs: ``chunks(k)`` yields (times, clusters) of
+        ``runs[k]`` in time order (the runs need only ``seed`` and ``t_end``); ``alpha``
+        is :func:`alpha_samples` of these runs (in their order) if already accumulated.
+        Each run is read once for tau_alpha (unless ``alpha``) and once for its fields;
+        memory: the per-run Fourier moments and one run's fields, not the event logs."""
+        _check_time(self.name, self.t)
+        order = sorted(range(len(runs)), key=lambda k: runs[k].seed)
+        runs, src = [runs[k] for k in order], (lambda k: chunks(order[k]))
+        if self.t is None:
+            alpha = alpha_samples(model, runs, src) if alpha is None else (alpha[0], np.asarray(alpha[1])[order])
+        t, tau_boot, edge, offsets, picks = self._plan(model, runs, alpha)
+        per_run = []
+        for k, r in enumerate(runs):
+            fields = run_fields_streamed(model, r, src(k), [t * np.exp(off) for off in offsets], self.n_origins)
+            per_run.append([run_fourier_moments(f, model.lattice.shape) for f in fields])
+            del fields
+        moments = [(np.stack([m[j][0] for m in per_run]), np.stack([m[j][1] for m in per_run]))
+                   for j in range(len(offsets))]
+        return self._finish(model, runs, t, tau_boot, edge, offsets, picks, moments)
+
+    def _plan(self, model, runs, alpha):
+        """(t, resampled taus, edge, ln-time offsets, bootstrap picks) of runs in seed order;
+        ``alpha`` = (lags, Q) of :func:`alpha_samples` when t is tau_alpha."""
         n = len(runs)
         picks = bootstrap_picks(n, self.n_boot) if n > 1 else []  # the resamples of Overlap's errors
-        _check_time(self.name, self.t)
         edge = False
         if self.t is None:
-            t, tau_boot, edge = _alpha_time(model, runs, picks=picks)
+            t, tau_boot, edge = _alpha_from_samples(alpha[0], alpha[1], model.n_sites, picks)
             h = self.log_spread if picks else 0.0
         else:
             t, tau_boot, h = float(self.t), np.full(len(picks), float(self.t)), 0.0
         t_room = 0.95 * min(r.t_end for r in runs)
         # ln(t'/t) of the extra evaluation times (kept only where the runs are long enough)
         offsets = np.array([o for o in (-h, 0.0, h) if o == 0.0 or t * np.exp(o) < t_room]) if h > 0 else np.zeros(1)
+        return t, tau_boot, edge, offsets, picks
+
+    def _finish(self, model, runs, t, tau_boot, edge, offsets, picks, moments):
+        """The Dataset from per-run Fourier moments [(q2, q1) (run, q) per offset]."""
         N, lat = model.n_sites, model.lattice
         shells = ShellAverage(lat)
-        moments = []
-        for off in offsets:
-            I = indicator_fields(runs, model.cluster_sites, N, t * np.exp(off), self.n_origins)
-            moments.append(fourier_moments(I, lat.shape))
-            del I
         k0 = int(np.flatnonzero(offsets == 0.0)[0])
         q2, q1 = moments[k0]
         s4 = shells(s4_from_moments(q2, q1, N))
@@ -406,7 +646,31 @@ class BlockChi4(Observable):
         t, _, edge = (self.t, None, False) if self.t is not None else _alpha_time(model, runs)
         I = indicator_fields(runs, model.cluster_sites, model.n_sites, t, self.n_origins)
         sides = np.arange(1, lat.shape[0] + 1)
-        mom = block_chi4(I, lat.shape, sides)
+        return self._finish(model, runs, t, edge, block_chi4(I, lat.shape, sides))
+
+    def compute_streamed(self, model, runs, chunks, alpha=None):
+        """:meth:`compute` without event logs (arguments as
+        :meth:`FourPointStructureFactor.compute_streamed`)."""
+        lat = model.lattice
+        if len(set(lat.shape)) != 1:
+            raise ValueError(f"block chi4 needs a lattice with equal sides, got {lat.shape}")
+        _check_time(self.name, self.t)
+        order = sorted(range(len(runs)), key=lambda k: runs[k].seed)
+        runs, src = [runs[k] for k in order], (lambda k: chunks(order[k]))
+        if self.t is None:
+            lags, Q = alpha_samples(model, runs, src) if alpha is None else (alpha[0], np.asarray(alpha[1])[order])
+            t, _, edge = _alpha_from_samples(lags, Q, model.n_sites)
+        else:
+            t, edge = self.t, False
+        sides = np.arange(1, lat.shape[0] + 1)
+        mom = np.stack([run_block_moments(run_fields_streamed(model, r, src(k), [t], self.n_origins)[0],
+                                          lat.shape, sides) for k, r in enumerate(runs)])
+        return self._finish(model, runs, t, edge, mom)
+
+    def _finish(self, model, runs, t, edge, mom):
+        """The Dataset from per-run block moments (run, side, [mean Q_B, mean Q_B^2])."""
+        lat = model.lattice
+        sides = np.arange(1, lat.shape[0] + 1)
         chi = chi4_from_block_moments(mom, sides, lat.dim)
         boot = bootstrap(lambda k: chi4_from_block_moments(mom[k], sides, lat.dim), len(runs), self.n_boot)
         err = boot.std(axis=0, ddof=1) if len(runs) > 1 else np.full_like(chi, np.nan)
