@@ -10,9 +10,14 @@ overlap observable is accumulated from the same chunks
 attributes ``Model.run`` + ``write_dataset`` give (tested variable by variable);
 only its storage differs (the event log is compressed and chunked).
 
-Observables other than ``overlap`` that read the event log or the kicks cannot
-be accumulated this way; with one of them the whole run is kept in memory, as
-``Model.run`` does (:func:`streamable` says which case applies).
+The four-point observables (``s4``, ``block-chi4``) are accumulated as well, in a
+second pass over the event log read back from the file chunk by chunk (their
+evaluation time tau_alpha is known only once every seed has run; its overlap
+samples are accumulated while simulating). Observables other than these that read
+the event log or the kicks cannot be accumulated this way; with one of them the
+whole run is kept in memory, as ``Model.run`` does (:func:`streamable` says which
+case applies). :class:`ChunkedRuns` is the one dispatcher, used by compose, the
+sweep's reduction (:func:`chunked_runs_of_files`) and ``Model.run`` (in memory).
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from trsp_core.errors import InputFileError
 from trsp_core.run import ALL_FIELDS, FIELDS, Run, run_file, runs_to_dataset
 
 #: events per netCDF chunk of the event log (the fast kernel hands over at most 65 536 at a time)
@@ -32,72 +38,9 @@ _EVENT_CACHE = 4
 _EVENT_FIELDS = ("events", "kicks")
 
 
-# ---- overlap from event chunks ----------------------------------------------------------
-def _overlap_add(times, clusters, cluster_sites, origins, lags, ptr, cnt):  # pragma: no cover - numba
-    """For every site of every event, the origins whose next rearrangement it is.
-
-    ``ptr[i]``: first origin whose next rearrangement of site i is still unseen.
-    Event (t, site i) is the next one after every origin o_k < t with k >= ptr[i]
-    (events arrive in time order); its persistence time t - o_k falls in lag bin
-    b = #{lags < t - o_k}, counted in ``cnt[k, b]``.
-    """
-    n_o = origins.shape[0]
-    n_l = lags.shape[0]
-    m = cluster_sites.shape[1]
-    for e in range(times.shape[0]):
-        t = times[e]
-        c = clusters[e]
-        for j in range(m):
-            i = cluster_sites[c, j]
-            k = ptr[i]
-            while k < n_o and origins[k] < t:
-                tau = t - origins[k]
-                lo, hi = 0, n_l
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    if lags[mid] < tau:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                cnt[k, lo] += 1
-                k += 1
-            ptr[i] = k
-
-
-try:
-    from numba import njit
-
-    _overlap_add = njit(cache=True, nogil=True)(_overlap_add)
-except ImportError:  # pragma: no cover - without numba the loop runs in Python
-    pass
-
-
-class OverlapAccumulator:
-    """Q(origin, lag) of one run from its event chunks, in O(N) memory.
-
-    Bitwise equal to ``overlap_from_persistence(persistence_times(...))`` of
-    :mod:`trsp_core.observables.overlap` for the same origins and lags: a site's
-    persistence time after origin o is t - o for its first event t > o, and Q is
-    1 - #{persistence time <= lag} / N, an integer count here.
-    """
-
-    def __init__(self, cluster_sites: np.ndarray, n_sites: int, origins: np.ndarray, lags: np.ndarray):
-        self.cluster_sites = np.ascontiguousarray(cluster_sites, np.int64)
-        self.n_sites = int(n_sites)
-        self.origins = np.ascontiguousarray(origins, float)
-        self.lags = np.ascontiguousarray(lags, float)
-        dtype = np.int16 if len(self.origins) < np.iinfo(np.int16).max else np.int32
-        self.ptr = np.zeros(self.n_sites, dtype)
-        self.cnt = np.zeros((len(self.origins), len(self.lags) + 1), np.int64)
-
-    def add(self, times: np.ndarray, clusters: np.ndarray) -> None:
-        _overlap_add(np.ascontiguousarray(times, float), np.ascontiguousarray(clusters, np.int64),
-                     self.cluster_sites, self.origins, self.lags, self.ptr, self.cnt)
-
-    def result(self) -> np.ndarray:
-        """Q[origin, lag]."""
-        below = np.cumsum(self.cnt[:, :-1], axis=1)
-        return 1.0 - below / self.n_sites
+# ---- observables from event chunks ------------------------------------------------------
+# the accumulators live beside the four-point numerics (re-exported here, where they were)
+from trsp_core.observables.fourpoint import IndicatorAccumulator, OverlapAccumulator  # noqa: E402,F401
 
 
 def overlap_plan(obs, duration: float) -> tuple[np.ndarray, np.ndarray]:
@@ -116,11 +59,70 @@ def _is_overlap(obs) -> bool:
     return type(obs) is Overlap
 
 
+def _is_fourpoint(obs) -> bool:
+    """S4 or block chi4 exactly (a subclass may compute something else from the runs)."""
+    from trsp_core.observables.fourpoint import BlockChi4, FourPointStructureFactor
+
+    return type(obs) in (FourPointStructureFactor, BlockChi4)
+
+
+def is_chunked(obs) -> bool:
+    """True if ``obs`` (an instance) is computed from event chunks by :class:`ChunkedRuns`."""
+    return _is_overlap(obs) or _is_fourpoint(obs)
+
+
 def streamable(observables) -> bool:
     """True if these observables (instances) can be computed without keeping event logs."""
     from trsp_core.observables import required_fields
 
-    return all(_is_overlap(o) or not set(required_fields(o)) & set(_EVENT_FIELDS) for o in observables)
+    return all(is_chunked(o) or not set(required_fields(o)) & set(_EVENT_FIELDS) for o in observables)
+
+
+class ChunkedRuns:
+    """Runs whose event logs are read chunk by chunk: ``chunks(k)`` yields (times, clusters)
+    of ``runs[k]`` in time order (from a file, or from memory); the runs need only seed and
+    t_end. :meth:`compute` gives ``obs.compute(model, runs)`` for the observables of
+    :func:`is_chunked` (same numbers: bitwise for overlap and, while a run's fields fit in
+    one FFT batch, for s4 and block chi4), in O(N) memory per run.
+
+    ``alpha``: the overlap samples of tau_alpha (``fourpoint.alpha_samples``) if they were
+    accumulated already; otherwise they are, once, on the first four-point observable.
+    """
+
+    def __init__(self, runs, chunks, alpha=None):
+        self.runs, self.chunks, self.alpha = list(runs), chunks, alpha
+
+    def compute(self, obs, model) -> xr.Dataset:
+        from trsp_core.observables import fourpoint
+
+        if _is_overlap(obs):
+            return overlap_from_chunks(obs, model, self.runs, self.chunks)
+        if not _is_fourpoint(obs):
+            raise TypeError(f"observable '{obs.name}' is not computed from event chunks")
+        if obs.t is None and self.alpha is None:
+            self.alpha = fourpoint.alpha_samples(model, self.runs, self.chunks)
+        return obs.compute_streamed(model, self.runs, self.chunks, alpha=self.alpha)
+
+
+def overlap_from_chunks(obs, model, runs, chunks) -> xr.Dataset:
+    """``obs.compute(model, runs)`` (an ``Overlap``) from event chunks (see :class:`ChunkedRuns`)."""
+    from trsp_core.observables.overlap import default_lags
+
+    order = sorted(range(len(runs)), key=lambda k: runs[k].seed)
+    t_end = min(r.t_end for r in runs)
+    lags = np.asarray(obs.lags, float) if obs.lags is not None else default_lags(t_end, obs.n_lags)
+    samples = []
+    for k in order:
+        r = runs[k]
+        span = r.t_end - lags.max()
+        if span < 0:
+            raise ValueError(f"run of seed {r.seed} (t_end={r.t_end:.4g}) is shorter than the largest lag "
+                             f"{lags.max():.4g}")
+        acc = OverlapAccumulator(model.cluster_sites, model.n_sites, np.linspace(0.0, span, obs.n_origins), lags)
+        for t, c in chunks(k):
+            acc.add(t, c)
+        samples.append(acc.result())
+    return obs.from_samples(model, [runs[k] for k in order], lags, np.asarray(samples))
 
 
 def overlap_from_samples(obs, model, runs, lags: np.ndarray, Q: np.ndarray) -> xr.Dataset:
@@ -256,11 +258,19 @@ def compose_to_file(model, out, *, seeds: int = 8, seed: int = 0, duration: floa
         duration = auto_duration(model)
     duration = float(duration)
     overlaps = [o for o in obs if _is_overlap(o)]
-    others = [o for o in obs if not _is_overlap(o)]
+    fourpoints = [o for o in obs if _is_fourpoint(o)]
+    others = [o for o in obs if not is_chunked(o)]
     keep = {f for o in others for f in required_fields(o)}
     plans = [overlap_plan(o, duration) for o in overlaps]
+    if any(o.t is None for o in fourpoints):
+        # tau_alpha of the four-point observables: its overlap samples, accumulated while simulating
+        from trsp_core.observables.fourpoint import ALPHA_LAGS, ALPHA_ORIGINS
+        from trsp_core.observables.overlap import default_lags
+
+        alpha_lags = default_lags(duration, ALPHA_LAGS)
+        plans.append((alpha_lags, np.linspace(0.0, duration - alpha_lags.max(), ALPHA_ORIGINS)))
     m = model.cluster_sites.shape[1]
-    runs, samples = [], [[] for _ in overlaps]
+    runs, samples = [], [[] for _ in plans]
     out = Path(out)
     with atomic_path(out) as tmp:
         writer = _RunFileWriter(tmp, seeds, m)
@@ -289,9 +299,17 @@ def compose_to_file(model, out, *, seeds: int = 8, seed: int = 0, duration: floa
                 del run, accs
         finally:
             writer.close()
-        computed = [overlap_from_samples(o, model, runs, lags, np.asarray(Q))
-                    for o, (lags, _), Q in zip(overlaps, plans, samples)]
-        computed += compute_all(others, model, runs)
+        done = {id(o): overlap_from_samples(o, model, runs, lags, np.asarray(Q))
+                for o, (lags, _), Q in zip(overlaps, plans, samples)}
+        if fourpoints:
+            # S4 / block chi4: the event log read back from the file, one run at a time
+            ends = np.cumsum([r.n_events for r in runs])
+            where = [(tmp, i, int(e - r.n_events), int(e)) for i, (r, e) in enumerate(zip(runs, ends))]
+            alpha = (plans[-1][0], np.asarray(samples[-1])) if len(plans) > len(overlaps) else None
+            chunked = ChunkedRuns(runs, lambda k: iter_run_events(*where[k]), alpha=alpha)
+            done.update({id(o): chunked.compute(o, model) for o in fourpoints})
+        done.update({id(o): d for o, d in zip(others, compute_all(others, model, runs))})
+        computed = [done[id(o)] for o in obs]
         info = runs[0].info
         extra = {
             "observables": ",".join(o.name for o in obs), "backend": runs[0].backend,
@@ -347,6 +365,50 @@ def light_runs_of_file(path) -> list[Run]:
                                       ds["wall_s"].values)]
 
 
+def iter_run_events(path, run_index: int, start: int, stop: int, chunk: int = 1 << 18):
+    """(event_time, event_cluster) of events [start, stop) of a run file, ``chunk`` at a time,
+    each checked to belong to run ``run_index`` (the writers store runs one after another)."""
+    import netCDF4
+
+    from trsp_core.io import netcdf
+
+    with netcdf.LOCK:
+        nc = netCDF4.Dataset(path, "r")
+        nc.set_auto_maskandscale(False)
+    try:
+        for a in range(start, stop, chunk):
+            b = min(a + chunk, stop)
+            with netcdf.LOCK:
+                ev_run = np.asarray(nc.variables["event_run"][a:b])
+                t = np.asarray(nc.variables["event_time"][a:b])
+                c = np.asarray(nc.variables["event_cluster"][a:b], np.int64)
+            if len(t) != b - a or np.any(ev_run != run_index):
+                raise InputFileError(f"{path}: events {a}..{b} are not those of run {run_index} "
+                                     "(the event log is not stored run after run)")
+            yield t, c
+    finally:
+        with netcdf.LOCK:
+            nc.close()
+
+
+def chunked_runs_of_files(paths) -> ChunkedRuns:
+    """The runs stored in ``paths`` (run files with the ``events`` field), their event logs
+    read back chunk by chunk when an observable needs them."""
+    from trsp_core.io import netcdf
+    from trsp_core.run import check_fields, stored_fields
+
+    runs, where = [], []
+    for p in paths:
+        with netcdf.opened(p) as ds:
+            check_fields(("events",), stored_fields(ds, str(p)), "reading event logs", str(p))
+        rs = light_runs_of_file(p)
+        ends = np.cumsum([r.n_events for r in rs])
+        for i, (r, e) in enumerate(zip(rs, ends)):
+            runs.append(r)
+            where.append((p, i, int(e - r.n_events), int(e)))
+    return ChunkedRuns(runs, lambda k: iter_run_events(*where[k]))
+
+
 def iter_event_chunks(path, chunk: int = 1 << 18):
     """(event_run, event_time, event_cluster) of a run file, ``chunk`` events at a time."""
     import netCDF4
@@ -371,22 +433,9 @@ def iter_event_chunks(path, chunk: int = 1 << 18):
 def overlap_from_files(obs, model, paths) -> xr.Dataset:
     """``obs.compute(model, runs)`` for the runs stored in ``paths``, reading their event logs
     chunk by chunk (memory: O(N) per run, not the event logs). Same numbers as loading them."""
-    from trsp_core.observables.overlap import default_lags
+    return chunked_runs_of_files(paths).compute(obs, model)
 
-    items = [(r, p, i) for p in paths for i, r in enumerate(light_runs_of_file(p))]
-    items.sort(key=lambda x: x[0].seed)
-    runs = [r for r, _, _ in items]
-    t_end = min(r.t_end for r in runs)
-    lags = np.asarray(obs.lags, float) if obs.lags is not None else default_lags(t_end, obs.n_lags)
-    samples = []
-    for r, p, i in items:
-        span = r.t_end - lags.max()
-        if span < 0:
-            raise ValueError(f"run of seed {r.seed} (t_end={r.t_end:.4g}) is shorter than the largest lag "
-                             f"{lags.max():.4g}")
-        acc = OverlapAccumulator(model.cluster_sites, model.n_sites, np.linspace(0.0, span, obs.n_origins), lags)
-        for ev_run, t, c in iter_event_chunks(p):
-            sel = ev_run == i
-            acc.add(t[sel], c[sel])
-        samples.append(acc.result())
-    return obs.from_samples(model, runs, lags, np.asarray(samples))
+
+def fourpoint_from_files(obs, model, paths) -> xr.Dataset:
+    """The same for S4 or block chi4 (see :class:`ChunkedRuns`)."""
+    return chunked_runs_of_files(paths).compute(obs, model)

@@ -81,7 +81,8 @@ def test_streamable_only_without_event_reading_observables():
     from trsp_core.observables import resolve
 
     assert streamable(resolve(["overlap", "statics"]))
-    assert not streamable(resolve(["overlap", "s4"]))
+    assert streamable(resolve(["overlap", "s4", "block-chi4"]))  # accumulated from chunks as well
+    assert not streamable(resolve(["overlap", "detailed-balance"]))
 
 
 def _peak_bytes(model, duration, tmp_path):

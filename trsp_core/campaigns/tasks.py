@@ -104,7 +104,7 @@ def combine_point(point: dict) -> xr.Dataset:
 
     reg = default_registry()
     model = model_spec(point["variant"], point["temperature"]).build(reg)
-    from trsp_core.streaming import _is_overlap, light_runs_of_file, overlap_from_files
+    from trsp_core.streaming import chunked_runs_of_files, is_chunked, light_runs_of_file
 
     paths = [p for p in point["paths"] if Path(p).exists()]
     runs = [r for p in paths for r in light_runs_of_file(p)]  # bookkeeping only; event logs stay on disk
@@ -112,13 +112,15 @@ def combine_point(point: dict) -> xr.Dataset:
     if len(runs) == 0:
         return out
     parts = []
-    full = None
+    full = chunked = None
     for name in point["observables"]:
         obs = reg.get("observable", name)()
         try:
-            if _is_overlap(obs):
-                # Q(t), chi4: the event logs read back chunk by chunk (same numbers as loading them)
-                parts.append(overlap_from_files(obs, model, paths))
+            if is_chunked(obs):
+                # Q(t), chi4, S4, block chi4: the event logs read back chunk by chunk, one run at a
+                # time (same numbers as loading them; tau_alpha's samples shared by S4 and block chi4)
+                chunked = chunked if chunked is not None else chunked_runs_of_files(paths)
+                parts.append(chunked.compute(obs, model))
             else:
                 full = full if full is not None else [r for p in paths for r in load_runs(p)]
                 parts.append(compute(obs, model, full, "the sweep's run files"))
