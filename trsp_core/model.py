@@ -46,7 +46,9 @@ class Model:
         if delta_rule not in DELTA_RULES:
             raise ParameterError(f"unknown delta rule '{delta_rule}'; choose one of: {', '.join(DELTA_RULES)}")
         self.lattice = lattice
-        self.params = params
+        # the forms at this temperature (params itself when nothing depends on T); every
+        # check below, the conditioning, the kicks and the renormalisation read these
+        self.params = params.at(float(temperature))
         self.cluster_rule = cluster_rule
         self.rate_law = rate_law
         self.temperature = float(temperature)
@@ -56,19 +58,9 @@ class Model:
         #: the ModelSpec this model was built from (None if assembled by hand)
         self.spec = spec
 
-        p = params
+        p = self.params
         self.mu = p.mu(self.temperature)
-        self.spectrum = gaussian.spectrum(lattice, p.correlation)
-        gaussian.check_spectrum(
-            self.spectrum,
-            f"covariance C(r) (C0={p.C0}, C1={p.C1}, xi={p.xi}, a={lattice.spacing}, lattice {lattice.shape})",
-        )
-        if not p.reset:
-            gaussian.check_spectrum(
-                gaussian.spectrum(lattice, p.kick_correlation),
-                f"kick correlation rho(r) (p1={p.p1}, xi_rho={p.xi_rho}, a={lattice.spacing})",
-                tol=-1e-12,
-            )
+        self.spectrum = _checked_spectrum(lattice, p, self.temperature)
         self.orientations = cluster_rule.orientations(lattice)
         self.cluster_sites, self.cluster_orientation = cluster_rule.clusters(lattice)
         self.observed: ObservedRate = rate_law.observed(p, self.temperature)
@@ -145,8 +137,13 @@ class Model:
 
     def sample_equilibrium(self, rng: np.random.Generator, temperature: float | None = None) -> np.ndarray:
         """S ~ Normal(mu(T), K) (T defaults to the model's; another T gives a quench start)."""
-        mu = self.mu if temperature is None else self.params.mu(temperature)
-        return gaussian.sample(self.spectrum, mu, rng)
+        if temperature is None or float(temperature) == self.temperature:
+            return gaussian.sample(self.spectrum, self.mu, rng)
+        # a quench start: that temperature's statics (mean and, if it depends on T, C(r)), checked
+        q = self.params.at(float(temperature))
+        lam = self.spectrum if q.correlation == self.params.correlation else _checked_spectrum(
+            self.lattice, q, float(temperature), kicks=False)
+        return gaussian.sample(lam, q.mu(float(temperature)), rng)
 
     def cluster_rates(self, S: np.ndarray) -> np.ndarray:
         """Bare rate of every cluster (clusters are stored channel by channel)."""
@@ -335,3 +332,13 @@ def summary(ds: xr.Dataset) -> dict:
         "n_sites": int(ds.sizes.get("site", 0)),
     }
 
+
+def _checked_spectrum(lattice, p, temperature: float, kicks: bool = True) -> np.ndarray:
+    """Spectrum of C(r) at ``temperature``, checked positive definite; rho(r) checked too (``kicks``)."""
+    where = f"a={lattice.spacing}, lattice {lattice.shape}" + (f", T={temperature:g}" if p.resolved_at else "")
+    lam = gaussian.spectrum(lattice, p.correlation)
+    gaussian.check_spectrum(lam, f"covariance C(r) ({p.describe_form('C')}, {where})")
+    if kicks and not p.reset:
+        gaussian.check_spectrum(gaussian.spectrum(lattice, p.kick_correlation),
+                                f"kick correlation rho(r) ({p.describe_form('rho')}, {where})", tol=-1e-12)
+    return lam

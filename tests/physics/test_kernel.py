@@ -7,6 +7,7 @@ from trsp_core.physics import gaussian
 from trsp_core.spec import compose
 from trsp_core.physics.kernel import conditioned_moments
 from trsp_core.errors import ParameterError
+from profile_forms import FORMS
 
 COMPOSITIONS = [
     dict(cluster="plaquette", delta_rule="nearest"),
@@ -28,6 +29,11 @@ COMPOSITIONS = [
     dict(cluster="single:0.3+plaquette:0.7", delta_rule="nearest"),
     dict(cluster="bond:0.5+plaquette:0.5", delta_rule="center-of-mass", size=6),
     dict(cluster="single:0.4+triangle:0.6", delta_rule="nearest", lattice="triangular", size=8),
+    # functional forms (issue 14): tabulated, damped oscillation, xi(T) and mu(T), C(r; T) per temperature
+    *[dict(cluster="plaquette", delta_rule="nearest", params=f) for f in FORMS.values()],
+    dict(cluster="bond", delta_rule="center-of-mass", params=FORMS["tabulated-coarse"]),
+    dict(cluster="tetrahedron", delta_rule="nearest", lattice="fcc", params=FORMS["damped-oscillation"]),
+    dict(cluster="single", delta_rule="nearest", temperature=0.45, params=FORMS["per-temperature"]),
 ]
 
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from trsp_core.spec import compose
+from profile_forms import FORMS
 from trsp_core.physics.rates import BareRate, ObservedRate, bare_from_observed, observed_from_bare
 
 
@@ -29,16 +30,19 @@ def test_single_site_bare_equals_observed():
     assert m.bare.delta0 == pytest.approx(m.observed.delta)
 
 
-@pytest.mark.parametrize("lattice,cluster,T,size", [("cubic", "plaquette", 0.5, 8), ("cubic", "bond", 0.45, 8),
+@pytest.mark.parametrize("lattice,cluster,T,size,params", [(*case, None) for case in [("cubic", "plaquette", 0.5, 8), ("cubic", "bond", 0.45, 8),
                                                     ("fcc", "tetrahedron", 0.5, 7), ("triangular", "triangle", 0.5, 20),
                                                     ("bcc", "bond", 0.5, 7),
                                                     ("cubic", "single:0.3+plaquette:0.7", 0.5, 8),
-                                                    ("triangular", "single:0.4+triangle:0.6", 0.5, 20)])
-def test_monte_carlo_observed_rate(lattice, cluster, T, size):
+                                                    ("triangular", "single:0.4+triangle:0.6", 0.5, 20)]]
+                         # functional forms (issue 14)
+                         + [("cubic", "plaquette", 0.5, 8, FORMS[f]) for f in ("tabulated-coarse", "damped-oscillation",
+                                                                                "xi-of-T", "per-temperature")])
+def test_monte_carlo_observed_rate(lattice, cluster, T, size, params):
     """Sum of the bare rates of the z clusters holding site i, averaged given S_i,
     equals the observed law. Tested bin by bin with errors from independent fields;
     a mixture per channel (against its share w_c of the law) and in total."""
-    m = compose(size=size, lattice=lattice, cluster=cluster, temperature=T)
+    m = compose(size=size, lattice=lattice, cluster=cluster, temperature=T, params=params)
     rng = np.random.default_rng(12345)
     n_fields = 300
     edges = np.linspace(m.mu - 2.0, m.mu + 2.0, 9)

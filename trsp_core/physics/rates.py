@@ -131,3 +131,72 @@ def check_bare(bare: BareRate, g: ClusterGeometry) -> None:
             f"(delta0={bare.delta0:.4g}, K_RR={g.K_RR:.4g}); the temperature is too far "
             "above the onset T0 for this e2"
         )
+
+
+@attrs.frozen
+class RateTable:
+    """The observed law tabulated at measured temperatures: A, gamma, delta (and d) at each T_i.
+
+    Between two temperatures ln A, gamma, delta and d are linear in 1/T, so a table
+    sampled from the onset form (ln A = Sigma0 - e0/T, gamma and delta linear in 1/T)
+    reproduces it exactly. Outside [T_1, T_n] it is an error unless ``extrapolate``.
+    ``d`` None: the descriptor's scalar d is used.
+    """
+
+    T: tuple = attrs.field(converter=lambda v: tuple(float(x) for x in v))
+    A: tuple = attrs.field(converter=lambda v: tuple(float(x) for x in v))
+    gamma: tuple = attrs.field(converter=lambda v: tuple(float(x) for x in v))
+    delta: tuple = attrs.field(converter=lambda v: tuple(float(x) for x in v))
+    d: tuple | None = attrs.field(default=None, converter=lambda v: None if v is None else tuple(float(x) for x in v))
+    extrapolate: bool = attrs.field(default=False, converter=bool)
+
+    def __attrs_post_init__(self):
+        from trsp_core.physics.profiles import TableInT
+
+        n = len(self.T)
+        for name in ("A", "gamma", "delta") + (("d",) if self.d is not None else ()):
+            if len(getattr(self, name)) != n:
+                raise ParameterError(f"rate table: '{name}' has {len(getattr(self, name))} entries for {n} temperatures")
+        if not all(a > 0 and math.isfinite(a) for a in self.A):
+            raise ParameterError(f"rate table: every A must be finite and > 0, got {list(self.A)}")
+        # delta may be < 0 (the onset form gives that above T0): normalisability of the
+        # bare law is checked where the model is built, as for every rate law
+        if not all(math.isfinite(x) for x in self.gamma + self.delta):
+            raise ParameterError("rate table: gamma and delta must be finite")
+        if self.d is not None and not all(x > 0 for x in self.d):
+            raise ParameterError(f"rate table: every d must be > 0, got {list(self.d)}")
+        TableInT(self.T, self.A, self.extrapolate, log=True, what="rate table")  # validates T
+
+    def _law(self, name: str):
+        from trsp_core.physics.profiles import TableInT
+
+        return TableInT(self.T, getattr(self, name), self.extrapolate, log=(name == "A"), what="rate table")
+
+    def observed(self, T: float, d: float) -> ObservedRate:
+        """The observed law at T (``d``: the scalar duration when the table has none)."""
+        return ObservedRate(A=self._law("A")(T), gamma=self._law("gamma")(T), delta=self._law("delta")(T),
+                            d=self._law("d")(T) if self.d is not None else float(d))
+
+    def to_spec(self) -> dict:
+        out = {"T": list(self.T), "A": list(self.A), "gamma": list(self.gamma), "delta": list(self.delta)}
+        if self.d is not None:
+            out["d"] = list(self.d)
+        if self.extrapolate:
+            out["extrapolate"] = True
+        return out
+
+    @classmethod
+    def from_spec(cls, spec, where: str = "rate table") -> "RateTable":
+        from trsp_core.physics import profiles as pr
+
+        if isinstance(spec, RateTable):
+            return spec
+        pr.check_keys(spec, where, ("T", "A", "gamma", "delta"), ("d", "extrapolate"))
+        if "kind" in spec:
+            raise ParameterError(f"{where}: unknown key(s) kind; known: T, A, gamma, delta, d, extrapolate")
+        try:
+            return cls(*(pr.spec_numbers(spec, k, where) for k in ("T", "A", "gamma", "delta")),
+                       d=pr.spec_numbers(spec, "d", where) if "d" in spec else None,
+                       extrapolate=pr.spec_bool(spec, "extrapolate", where))
+        except ParameterError as exc:
+            raise ParameterError(f"{where}: {exc}") from None

@@ -50,3 +50,15 @@ def trsp_rate_laws():
 @hookspec
 def trsp_observables():
     """Return {name: Observable class or zero-argument factory}."""
+
+
+@hookspec
+def trsp_profile_kinds():
+    """Return {kind: Profile class}: radial-profile kinds for C(r), s(r), rho(r).
+
+    The class offers ``from_spec(spec: dict, where: str) -> Profile`` (validate every key
+    of the TOML table, naming ``where`` in errors) and its instances ``__call__(r)``,
+    ``to_spec()`` (the table back, with ``kind``), ``describe()``, and for a
+    temperature-dependent form ``temperature_dependent = True`` and ``at(T)``. See
+    :class:`trsp_core.physics.profiles.Profile` and docs/functional-forms.md.
+    """

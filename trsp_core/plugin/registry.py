@@ -15,7 +15,8 @@ from importlib.metadata import entry_points
 import attrs
 import pluggy
 
-from trsp_core.errors import PluginError
+from trsp_core.errors import ParameterError, PluginError
+from trsp_core.physics import profiles
 from trsp_core.plugin import hookspecs
 
 KINDS = {
@@ -25,6 +26,7 @@ KINDS = {
     "cluster": "trsp_cluster_rules",
     "rate": "trsp_rate_laws",
     "observable": "trsp_observables",
+    "profile": "trsp_profile_kinds",
 }
 
 #: the distribution this package is installed as (its plugins are the built-ins)
@@ -43,6 +45,7 @@ _CONTRACT = {
     "rate": ("an object with an observed(params, temperature) method", lambda o: callable(getattr(o, "observed", None))),
     "observable": ("a class or factory whose instances have compute(model, runs)",
                    lambda o: callable(o) and callable(getattr(o, "compute", None))),
+    "profile": ("a Profile class with from_spec(spec, where)", lambda o: callable(getattr(o, "from_spec", None))),
 }
 
 
@@ -163,6 +166,13 @@ class Registry:
                             self._fail(pname, dist, f"{kind} plugin name '{name}' is already taken by plugin "
                                                     f"'{first.plugin}'; keeping the first")
                             continue
+                        if kind == "profile":
+                            # the TOML reader (physics) looks kinds up in its own table
+                            try:
+                                profiles.register_kind(name, obj)
+                            except ParameterError as exc:
+                                self._fail(pname, dist, f"profile kind '{name}': {exc}")
+                                continue
                         tables[kind][name] = PluginInfo(kind, name, obj, pname, dist)
         return tables
 
@@ -193,3 +203,7 @@ class Registry:
 @functools.lru_cache(maxsize=1)
 def default_registry() -> Registry:
     return Registry()
+
+
+# a parameter file naming a plugin's profile kind before any registry was loaded
+profiles.add_kind_source(lambda: default_registry()._tables)
