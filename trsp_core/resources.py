@@ -45,6 +45,14 @@ EVENT_BYTES = 160.0
 OVERLAP_EVENT_SITE_BYTES = 40.0
 #: bytes per site of the overlap reduction (64 origins x 8 B, and its sorted copy)
 OVERLAP_SITE_BYTES = 1100.0
+#: bytes per site of the four-point observables accumulated from event chunks (s4, block-chi4):
+#: one run's boolean fields at up to 3 times (3 x 64 origins x 1 B) and the shell tables
+FOURPOINT_SITE_BYTES = 250.0
+#: bytes per site and seed: the per-run Fourier moments the bootstrap resamples (3 times x (8 + 16) B)
+FOURPOINT_SEED_SITE_BYTES = 72.0
+#: bytes per (origin, site) of one FFT batch (float field, complex transform, block sums), at most
+#: observables.fourpoint.FFT_BATCH = 2^22 (origin, site) pairs at a time
+FOURPOINT_BATCH_BYTES, FOURPOINT_BATCH_MAX = 64.0, 2**22
 #: fast-kernel events per second per core (trsp bench: 23 000 to 34 000, L = 12 to 64); reference: 400
 EVENTS_PER_S = {"fast": 2.0e4, "reference": 4.0e2}
 #: build time per site, seconds (7 s + 7 s feasibility check at L = 128)
@@ -154,12 +162,23 @@ def _events(n_sites: int, m: int, duration: float, tau_site: float) -> float:
     return duration / tau_site * n_sites / m
 
 
+def fourpoint_bytes(n_sites: float, seeds: int, n_origins: int = 64) -> float:
+    """Peak bytes of S4 / block chi4 computed from event chunks (independent of run length)."""
+    return (FOURPOINT_SITE_BYTES * n_sites + FOURPOINT_SEED_SITE_BYTES * n_sites * seeds
+            + FOURPOINT_BATCH_BYTES * min(n_origins * n_sites, FOURPOINT_BATCH_MAX))
+
+
 def estimate_compose(spec, *, seeds: int, duration: float | None, backend: str = "fast", streamed: bool = True,
-                     factor: float = 30.0) -> Estimate:
-    """Peak memory and time of ``trsp compose`` / ``Model.run`` for ``spec`` (a ModelSpec)."""
+                     factor: float = 30.0, fourpoint: bool = False) -> Estimate:
+    """Peak memory and time of ``trsp compose`` / ``Model.run`` for ``spec`` (a ModelSpec).
+    ``fourpoint``: s4 or block-chi4 are among the observables (:func:`fourpoint_bytes`)."""
     n, _, m, tau, model = _probe(spec, spec.size)
-    return _estimate_runs(int(spec.size), n, m, tau, seeds=seeds, duration=duration, backend=backend,
-                          streamed=streamed, factor=factor)
+    est = _estimate_runs(int(spec.size), n, m, tau, seeds=seeds, duration=duration, backend=backend,
+                         streamed=streamed, factor=factor)
+    if fourpoint:
+        est.parts["fourpoint"] = fourpoint_bytes(n, int(seeds))
+        est.memory_bytes += est.parts["fourpoint"]
+    return est
 
 
 def estimate_model_run(model, *, seeds: int, duration: float | None, backend: str = "fast",
@@ -189,13 +208,16 @@ def _estimate_runs(size, n, m, tau, *, seeds, duration, backend, streamed, facto
     return est
 
 
-def _campaign(what, points, seeds, n_workers, backend, fields_per_event) -> Estimate:
+def _campaign(what, points, seeds, n_workers, backend, fields_per_event, chunked_site_bytes=None) -> Estimate:
     """points: [(size, n_sites, m, events per run)]. A worker simulates one run at a time with its
     event log streamed to the run file (no per-event memory); the reduction of a point loads the
-    event logs of all its seeds (``fields_per_event`` bytes per event, 0: nothing to reduce)."""
+    event logs of all its seeds (``fields_per_event`` bytes per event, 0: nothing to reduce), or,
+    with ``chunked_site_bytes(n_sites)``, reads them back chunk-wise and holds only that."""
     worker = max(BASE_BYTES + SITE_BYTES * n for _, n, _, _ in points)
     reduce = max(BASE_BYTES + (fields_per_event + OVERLAP_EVENT_SITE_BYTES * m) * e * seeds
                  + OVERLAP_SITE_BYTES * n for _, n, m, e in points) if fields_per_event else 0.0
+    if chunked_site_bytes is not None and not fields_per_event:
+        reduce = max(BASE_BYTES + BUILD_SITE_BYTES * n + chunked_site_bytes(n) for _, n, _, _ in points)
     client = BASE_BYTES + max(BUILD_SITE_BYTES * n for _, n, _, _ in points)
     workers = max(0, int(n_workers))  # 0: remote workers, not on this machine
     mem = client + workers * max(worker, reduce)

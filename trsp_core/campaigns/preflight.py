@@ -2,7 +2,7 @@
 :mod:`trsp_core.resources`, which sits below the campaigns and cannot import them)."""
 from __future__ import annotations
 
-from trsp_core.resources import Estimate, _campaign, _events, _probe
+from trsp_core.resources import OVERLAP_SITE_BYTES, Estimate, _campaign, _events, _probe, fourpoint_bytes
 
 __all__ = ["estimate_sweep", "estimate_aging", "Estimate"]
 
@@ -12,7 +12,8 @@ def estimate_sweep(variants, temperatures, *, seeds: int, duration: float | None
                    observables=None) -> Estimate:
     """Peak memory (client + workers) and wall time of a sweep, before any model is built at full size.
 
-    ``observables``: the names the reduction computes; with ``overlap`` alone it holds no event log."""
+    ``observables``: the names the reduction computes; with ``overlap``, ``s4`` and ``block-chi4``
+    alone it holds no event log."""
     from trsp_core.campaigns.tasks import model_spec
     from trsp_core.physics.timescales import auto_run_length
 
@@ -24,9 +25,13 @@ def estimate_sweep(variants, temperatures, *, seeds: int, duration: float | None
             dur = float(duration) if duration else auto_run_length(small, tau_factor, max_duration)
             points.append((int(spec.size), n, m, _events(n, m, dur, tau)))
     per_event = 96.0 + (2 * 8.0 * max(p[2] for p in points) if kicks else 0.0)
-    if observables is not None and set(observables) <= {"overlap"}:
-        per_event = 0.0  # the overlap reads the run files back chunk-wise (streaming.overlap_from_files)
-    return _campaign("trsp sweep", points, seeds, n_workers, backend, per_event)
+    chunked = None
+    if observables is not None and set(observables) <= {"overlap", "s4", "block-chi4"}:
+        # these read the run files back chunk-wise (streaming.ChunkedRuns): no event log is held
+        per_event = 0.0
+        four = bool({"s4", "block-chi4"} & set(observables))
+        chunked = lambda n: OVERLAP_SITE_BYTES * n + (fourpoint_bytes(n, seeds) if four else 0.0)  # noqa: E731
+    return _campaign("trsp sweep", points, seeds, n_workers, backend, per_event, chunked)
 
 
 def estimate_aging(models: dict, final_temperatures, *, size: int, seeds: int, duration: float | None,

@@ -109,11 +109,12 @@ def compose(
     spec = _spec(descriptor, lattice, size, cluster, delta_rule, rate, temperature, facilitation, params)
     # pre-flight: memory and time from a small copy of the model, before the full-size build
     from trsp_core.resources import check_fits, estimate_compose
-    from trsp_core.streaming import compose_to_file, streamable
+    from trsp_core.streaming import _is_fourpoint, compose_to_file, streamable
     from trsp_core.progress import LineProgress
 
+    resolved = resolve(obs or ["overlap"])
     est = estimate_compose(spec, seeds=seeds, duration=duration, backend=resolve_backend(backend),
-                           streamed=streamable(resolve(obs or ["overlap"])))
+                           streamed=streamable(resolved), fourpoint=any(_is_fourpoint(o) for o in resolved))
     typer.echo(est.line(), err=True)
     check_fits(est, out=out)
     model = spec.build()
