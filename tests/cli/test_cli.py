@@ -20,12 +20,14 @@ def trsp(*args, check=True, env=None):
 
 def test_plugins_json():
     listing = json.loads(trsp("plugins", "--json").stdout)
-    assert set(listing) == {"descriptor", "structural", "lattice", "cluster", "rate", "observable"}
+    assert set(listing) == {"descriptor", "structural", "lattice", "cluster", "rate", "observable",
+                            "profile"}
     assert {"softness-kalj", "gaussian", "trap"} <= set(listing["descriptor"])
     assert {"q6", "w6", "voronoi-volume", "s2", "fivefold", "softness"} <= set(listing["structural"])
     assert {"cubic", "square", "triangular", "fcc", "bcc"} <= set(listing["lattice"])
     assert {"single", "bond", "plaquette", "triangle", "tetrahedron"} <= set(listing["cluster"])
-    assert "arrhenius" in listing["rate"] and "overlap" in listing["observable"]
+    assert {"arrhenius", "per-temperature"} <= set(listing["rate"]) and "overlap" in listing["observable"]
+    assert {"almost-exponential", "tabulated", "damped-oscillation"} <= set(listing["profile"])
 
 
 def test_compose_writes_labelled_netcdf(tmp_path):
