@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from profile_forms import FORMS
 from trsp_core.spec import compose
 from trsp_core.physics.timescales import mean_rate_time
 from trsp_core.observables.overlap import overlap_samples
@@ -36,9 +37,9 @@ CONFIGS = [
 ]
 
 
-def _model(cluster, rule, T, f, size=6, lattice="cubic"):
+def _model(cluster, rule, T, f, size=6, lattice="cubic", form=None):
     return compose(descriptor="softness-kalj", lattice=lattice, size=size, cluster=cluster,
-                       delta_rule=rule, temperature=T, facilitation=f)
+                       delta_rule=rule, temperature=T, facilitation=f, params=FORMS[form] if form else None)
 
 
 def _runs(model, duration, backend, seeds):
@@ -90,8 +91,8 @@ def compare(obs_a, obs_b, min_mean=None, paired=True):
     return tests[0][0], len(tests), tests[0][1]
 
 
-def _setup(cluster, rule, T, f, n_mean_times, lattice="cubic", size=6):
-    model = _model(cluster, rule, T, f, size=size, lattice=lattice)
+def _setup(cluster, rule, T, f, n_mean_times, lattice="cubic", size=6, form=None):
+    model = _model(cluster, rule, T, f, size=size, lattice=lattice, form=form)
     duration = n_mean_times * mean_rate_time(model)
     lags = np.array([0.05, 0.15, 0.3]) * duration
     sd = np.sqrt(model.params.C0)
@@ -108,11 +109,19 @@ BRAVAIS = [
 ]
 
 
+# Functional forms (issue 14): (cluster, rule, T, c, duration, lattice, L, form in tests/profile_forms.py).
+FORM_CONFIGS = [
+    ("plaquette", "nearest", 0.55, 1.0, 6.4, "cubic", 6, "tabulated-coarse"),
+    ("plaquette", "center-of-mass", 0.6, 1.0, 6.4, "cubic", 6, "damped-oscillation"),
+    ("plaquette", "nearest", 0.5, 1.0, 6.4, "cubic", 6, "xi-of-T"),
+]
+
+
 def _id(c):
-    return (f"{c[5]}-" if len(c) > 5 else "") + f"{c[0]}-{c[1]}-T{c[2]}-c{c[3]}"
+    return (f"{c[5]}-" if len(c) > 5 else "") + f"{c[0]}-{c[1]}-T{c[2]}-c{c[3]}" + (f"-{c[7]}" if len(c) > 7 else "")
 
 
-@pytest.mark.parametrize("cfg", CONFIGS + BRAVAIS, ids=_id)
+@pytest.mark.parametrize("cfg", CONFIGS + BRAVAIS + FORM_CONFIGS, ids=_id)
 def test_fast_matches_reference(cfg):
     model, duration, lags, edges = _setup(*cfg)
     ref = observables(model, _runs(model, duration, "reference", range(N_SEEDS)), lags, edges)

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from profile_forms import FORMS
 from trsp_core.spec import compose
 from trsp_core.physics.timescales import mean_rate_time
 from trsp_core.backends.simulate import simulate
@@ -13,7 +14,10 @@ DURATION = 22.0  # mean per-site rearrangement times d/<P(R|S)> per seed
 # cubic + plaquette (the default), and the skewed lattices with their own rules
 COMPOSITIONS = {"cubic": dict(size=5), "fcc": dict(size=5, lattice="fcc", cluster="tetrahedron"),
                 "triangular": dict(size=10, lattice="triangular", cluster="triangle"),
-                "mixture": dict(size=5, cluster="single:0.3+plaquette:0.7")}
+                "mixture": dict(size=5, cluster="single:0.3+plaquette:0.7"),
+                # functional forms (issue 14)
+                **{form: dict(size=5, params=FORMS[form]) for form in ("tabulated-coarse", "damped-oscillation",
+                                                                       "per-temperature")}}
 
 
 @pytest.fixture(scope="module", params=list(COMPOSITIONS))

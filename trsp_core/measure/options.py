@@ -29,7 +29,11 @@ def _fixed(value):
     from trsp_core.physics.params import DescriptorParams
 
     items = value.items() if isinstance(value, dict) else value
-    known = {f.name for f in attrs.fields(DescriptorParams)} - {"name", "description", "reset"}
+    from trsp_core.physics.params import FORM_FIELDS
+
+    # numbers only: the forms (tables) and the pinned temperature are not fixed by a number
+    known = {f.name for f in attrs.fields(DescriptorParams)} - {"name", "description", "reset", "resolved_at",
+                                                                 *FORM_FIELDS}
     out = []
     for name, v in items:
         if name not in known:
@@ -104,6 +108,10 @@ class MeasureOptions:
     # as a warning; "error": refuse and name the remedies.
     kick_feasibility: str = attrs.field(default="shrink", validator=attrs.validators.in_(("shrink", "error")))
     kick_b_target: float = attrs.field(default=0.9, converter=float, validator=_unit)
+    # "auto": write C(r), s(r) or rho(r) as a tabulated profile (the measured shells) when
+    # its almost-exponential fit is poor, i.e. its chi^2 from the error bars has p-value
+    # < p_value_warn; "never": always the almost-exponential fit.
+    tabulate_profiles: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "never")))
 
     @property
     def fixed_dict(self) -> dict:

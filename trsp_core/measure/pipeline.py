@@ -20,6 +20,8 @@ from trsp_core.measure.fits import FitResult, fit_almost_exponential, weighted_l
 from trsp_core.measure.options import MeasureOptions
 from trsp_core.measure.radial import first_peak, pairs_within, radial_edges
 from trsp_core.physics.params import DescriptorParams
+from trsp_core.physics.profiles import Tabulated
+from trsp_core.physics.rates import RateTable as PhysRateTable
 
 
 @attrs.frozen(eq=False)
@@ -132,8 +134,8 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
     cp = _st.pooled_correlation([c for c, u in zip(corrs, use_c) if u])
     if options.corr_temperatures is not None:
         diag.note("C(r)", "pooled over T = " + ", ".join(f"{t:g}" for t in T[use_c]) + " (option corr_temperatures)")
-    sel = cp.r <= options.corr_r_max
-    c_fit = fit_almost_exponential(cp.r[sel], cp.value[sel], cp.error[sel], names=("C0", "C1", "xi"))
+    csel = cp.r <= options.corr_r_max
+    c_fit = fit_almost_exponential(cp.r[csel], cp.value[csel], cp.error[csel], names=("C0", "C1", "xi"))
     if c_fit.dof > 0 and c_fit.p_value < options.p_value_warn:
         diag.warn("C(r)", f"the almost-exponential form fits poorly (chi2/dof = {c_fit.chi2:.1f}/{c_fit.dof})")
 
@@ -209,7 +211,27 @@ def measure(datasets: list[TemperatureData], options: MeasureOptions | None = No
     if over:
         params = params.evolve(**over)
         diag.note("fixed", "set by the user: " + ", ".join(f"{k} = {v:g}" for k, v in sorted(fixed.items())))
-    params, failures, scale, bmax = _check_model(params, options, T, diag)
+    # The per-temperature rate law beside the onset fit, and tables where a fit is poor.
+    params = _with_rate_table(params, T, per_t, dvals, diag)
+    tab_diag = Diagnostics()
+    tabulated = _with_tabulated_profiles(params, options, tab_diag, fixed, (
+        ("C_profile", "C(r)", c_fit, cp.r[csel], cp.value[csel], None),
+        ("s_profile", "s(r)", s_fit, kp["r"][sel], s_val[sel], None),
+        ("rho_profile", "rho(r)", rho_fit, kp["r"][rsel], kp["rho"][rsel], 1.0),
+    ))
+    checked = None
+    if tabulated is not params:
+        # measured shells are noisy: a table that is not positive definite on the lattice (or
+        # makes the kick infeasible beyond repair) is not written; the fitted form is kept
+        trial = Diagnostics()
+        checked = _check_model(tabulated, options, T, trial)
+        if checked[1]:
+            diag.warn("tabulated profiles", "the measured shells do not give a valid model ("
+                      + "; ".join(checked[1]) + "): the almost-exponential fits are written instead")
+            checked = None
+        else:
+            diag.findings.extend(tab_diag.findings + trial.findings)
+    params, failures, scale, bmax = checked or _check_model(params, options, T, diag)
     return MeasureResult(options, T, float(a), dists, mu_fit, corrs, cp, c_fit, tables, per_t, arr, onset,
                          geometry, bare, bare_onset, ks, kp, pool, s_fit, rho_fit, d_mean, d_err, params, diag,
                          tuple(failures), scale, tuple(bmax))
@@ -266,16 +288,16 @@ def _check_model(params: DescriptorParams, options: MeasureOptions, T, diag: Dia
 
     reg = default_registry()
 
-    def build(p, t, size):
+    def build(p, t, size, rate="arrhenius"):
         lat = reg.get("lattice", options.lattice)(size, p.a)
-        return Model(lat, p, reg.get("cluster", options.cluster), reg.get("rate", "arrhenius"), float(t))
+        return Model(lat, p, reg.get("cluster", options.cluster), reg.get("rate", rate), float(t))
 
     failures, seen = [], set()
     for t in T:
         for size in sizes:
             try:
                 # structure and rates: the kick is probed separately below
-                build(params.evolve(s0=0.0, s1=0.0), t, size)
+                build(_scaled_kick(params, 0.0), t, size)
             except ParameterError as exc:
                 what = _classify(str(exc))
                 if (float(t), what) not in seen:
@@ -288,7 +310,7 @@ def _check_model(params: DescriptorParams, options: MeasureOptions, T, diag: Dia
         # infeasible kick's b_max is read off a scaled-down copy (the kernel refuses b > 1)
         for f in (1.0, 0.1, 0.01):
             try:
-                return float(build(params.evolve(s0=params.s0 * f, s1=params.s1 * f), t, 8).check_feasible()) / f**2
+                return float(build(_scaled_kick(params, f), t, 8).check_feasible()) / f**2
             except ParameterError as exc:
                 if "infeasible K_Delta" not in str(exc):
                     raise
@@ -311,7 +333,7 @@ def _check_model(params: DescriptorParams, options: MeasureOptions, T, diag: Dia
                             f"conditioned variance; remedy: {_REMEDY['kick']}")
             return params, failures, 1.0, bmax
         scale = math.sqrt(options.kick_b_target / worst)
-        params = params.evolve(s0=params.s0 * scale, s1=params.s1 * scale)
+        params = _scaled_kick(params, scale)
         diag.warn("Delta S", f"the measured kick is infeasible (max eig(K_Delta K'^-1) = {worst:.3g} >= 1 at "
                   f"T={worst_t:g}); s(r) scaled by {scale:.3f} so that it is {options.kick_b_target:g} "
                   "(option kick_feasibility = 'shrink'; 'error' refuses instead)")
@@ -325,6 +347,77 @@ def _check_model(params: DescriptorParams, options: MeasureOptions, T, diag: Dia
                         failures.append(f"kick at T={t:g}: still infeasible after scaling (b_max = {b:.3g})")
             except ParameterError as exc:
                 failures.append(f"{_classify(str(exc))} at T={t:g} (L={size}): {exc}")
+    if params.rate_table is not None and not failures:
+        # the per-temperature law renormalises on its own at each T: report where it cannot
+        for t in T:
+            try:
+                build(params, t, 8, rate="per-temperature")
+            except ParameterError as exc:
+                diag.warn("per-temperature rate law", f"T={t:g}: {exc} (the onset fit is unaffected)")
     if math.isfinite(params.T0) and params.T0 < float(np.max(T)):
         diag.note("onset", f"T0 = {params.T0:.3g} lies inside the measured range; above T0 the S dependence reverses")
     return params, failures, scale, bmax
+
+
+def _scaled_kick(params: DescriptorParams, f: float) -> DescriptorParams:
+    """s(r) -> f s(r), for the almost-exponential numbers or a tabulated s(r)."""
+    prof = params.s_profile
+    if prof is None:
+        return params.evolve(s0=params.s0 * f, s1=params.s1 * f)
+    if not isinstance(prof, Tabulated):
+        raise ParameterError(f"cannot scale the kick profile {prof.describe()}: only a tabulated s(r) is scaled")
+    return params.evolve(s_profile=attrs.evolve(prof, value=tuple(v * f for v in prof.value)))
+
+
+def _with_rate_table(params, T, per_t, d, diag) -> DescriptorParams:
+    """The observed A, gamma, delta, d of every temperature (the per-temperature rate law)."""
+    lnA = np.array([f["lnA"] for f in per_t])
+    g = np.array([f["gamma"] for f in per_t])
+    dl = np.array([f["delta"] for f in per_t])
+    d = np.asarray(d, float)
+    if not (np.all(np.isfinite(lnA)) and np.all(np.isfinite(g)) and np.all(np.isfinite(dl))):
+        diag.warn("rate table", "a per-temperature fit is not finite: no [rates.rate_table] written")
+        return params
+    table = PhysRateTable(T, np.exp(lnA), g, dl, d=d if np.all(np.isfinite(d) & (d > 0)) else None)
+    diag.note("rate table", f"[rates.rate_table]: the observed law at {len(T)} temperature(s), ln A, gamma, delta, d "
+              "linear in 1/T between them (use it with --rate per-temperature; the onset fit stays the default)")
+    return params.evolve(rate_table=table)
+
+
+def poor_fit(fit: FitResult, options: MeasureOptions) -> bool:
+    """The almost-exponential form is rejected by its chi^2 (from the error bars): p < p_value_warn."""
+    return fit.dof > 0 and fit.p_value < options.p_value_warn
+
+
+def _with_tabulated_profiles(params, options, diag, fixed, cases) -> DescriptorParams:
+    if options.tabulate_profiles == "never":
+        return params
+    from trsp_core.physics.params import REPLACES
+
+    for field, label, fit, r, value, at_zero in cases:
+        if not poor_fit(fit, options):
+            continue
+        if any(k in fixed for k in REPLACES[field]):
+            diag.note(label, f"the almost-exponential fit is poor, but {', '.join(REPLACES[field])} are fixed by "
+                      "the user: no table written")
+            continue
+        r, value = np.asarray(r, float), np.asarray(value, float)
+        ok = np.isfinite(r) & np.isfinite(value)
+        r, value = r[ok], value[ok]
+        if at_zero is not None:
+            keep = r > 0
+            r, value = np.concatenate([[0.0], r[keep]]), np.concatenate([[at_zero], value[keep]])
+        try:
+            prof = Tabulated(r, value, "linear", "zero")
+        except ParameterError as exc:
+            diag.warn(label, f"the almost-exponential fit is poor but the shells cannot be tabulated ({exc})")
+            continue
+        params = params.evolve(**{field: prof})
+        # the poor fit itself was already warned about: this says what was done about it
+        diag.note(label, f"the almost-exponential form fits poorly (chi2/dof = {fit.chi2:.1f}/{fit.dof}, "
+                  f"p = {fit.p_value:.2g} < {options.p_value_warn:g}): written as [{_SECTION[field]}.{field}], "
+                  f"the {len(r) - 1} measured shells (linear between shells, zero beyond r = {r[-1]:g})")
+    return params
+
+
+_SECTION = {"C_profile": "structure", "s_profile": "kicks", "rho_profile": "kicks"}

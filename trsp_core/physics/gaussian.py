@@ -30,6 +30,21 @@ def check_spectrum(lam: np.ndarray, what: str, tol: float = 0.0) -> None:
         )
 
 
+def checked_spectrum(lattice: Lattice, params, kicks: bool = True) -> np.ndarray:
+    """Spectrum of a descriptor's C(r) on ``lattice``, checked positive definite, and its kick
+    correlation rho(r) checked positive semi-definite (``kicks``, unless a reset kick). The
+    error names the form (its numbers or its profile) and, for a temperature-dependent
+    form, the temperature it was evaluated at (``params.at(T)``)."""
+    at = f", T={params.resolved_at:g}" if getattr(params, "resolved_at", None) else ""
+    where = f"a={lattice.spacing}, lattice {lattice.shape}{at}"
+    lam = spectrum(lattice, params.correlation)
+    check_spectrum(lam, f"covariance C(r) ({params.describe_form('C')}, {where})")
+    if kicks and not params.reset:
+        check_spectrum(spectrum(lattice, params.kick_correlation),
+                       f"kick correlation rho(r) ({params.describe_form('rho')}, {where})", tol=-1e-12)
+    return lam
+
+
 def sample(lam: np.ndarray, mean: float, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
     """Draw from Normal(mean, K) where lam is the spectrum of K; returns (N,) or (size, N)."""
     shape = lam.shape
