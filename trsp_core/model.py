@@ -60,7 +60,7 @@ class Model:
 
         p = self.params
         self.mu = p.mu(self.temperature)
-        self.spectrum = _checked_spectrum(lattice, p, self.temperature)
+        self.spectrum = gaussian.checked_spectrum(lattice, p)
         self.orientations = cluster_rule.orientations(lattice)
         self.cluster_sites, self.cluster_orientation = cluster_rule.clusters(lattice)
         self.observed: ObservedRate = rate_law.observed(p, self.temperature)
@@ -124,8 +124,16 @@ class Model:
         return dense_kernel(self, orientation)
 
     def check_feasible(self) -> float:
-        """Build every orientation's window kernel; return the largest eigenvalue of K_Delta K'^-1."""
-        return max(self.window_kernel(o).b_max for o in range(len(self.orientations)))
+        """Build every orientation's window kernel; return the largest eigenvalue of K_Delta K'^-1.
+
+        An infeasible kick raises ParameterError naming the temperature and the forms of
+        C(r), s(r) and rho(r) it was evaluated with (they may depend on T)."""
+        try:
+            return max(self.window_kernel(o).b_max for o in range(len(self.orientations)))
+        except ParameterError as exc:
+            p = self.params
+            raise ParameterError(f"{exc} (at T={self.temperature:g}; C(r): {p.describe_form('C')}; "
+                                 f"s(r): {p.describe_form('s')}; rho(r): {p.describe_form('rho')})") from None
 
     @property
     def n_sites(self) -> int:
@@ -141,8 +149,8 @@ class Model:
             return gaussian.sample(self.spectrum, self.mu, rng)
         # a quench start: that temperature's statics (mean and, if it depends on T, C(r)), checked
         q = self.params.at(float(temperature))
-        lam = self.spectrum if q.correlation == self.params.correlation else _checked_spectrum(
-            self.lattice, q, float(temperature), kicks=False)
+        lam = self.spectrum if q.correlation == self.params.correlation else gaussian.checked_spectrum(
+            self.lattice, q, kicks=False)
         return gaussian.sample(lam, q.mu(float(temperature)), rng)
 
     def cluster_rates(self, S: np.ndarray) -> np.ndarray:
@@ -331,14 +339,3 @@ def summary(ds: xr.Dataset) -> dict:
         "temperature": float(ds.attrs.get("temperature", np.nan)),
         "n_sites": int(ds.sizes.get("site", 0)),
     }
-
-
-def _checked_spectrum(lattice, p, temperature: float, kicks: bool = True) -> np.ndarray:
-    """Spectrum of C(r) at ``temperature``, checked positive definite; rho(r) checked too (``kicks``)."""
-    where = f"a={lattice.spacing}, lattice {lattice.shape}" + (f", T={temperature:g}" if p.resolved_at else "")
-    lam = gaussian.spectrum(lattice, p.correlation)
-    gaussian.check_spectrum(lam, f"covariance C(r) ({p.describe_form('C')}, {where})")
-    if kicks and not p.reset:
-        gaussian.check_spectrum(gaussian.spectrum(lattice, p.kick_correlation),
-                                f"kick correlation rho(r) ({p.describe_form('rho')}, {where})", tol=-1e-12)
-    return lam

@@ -152,10 +152,25 @@ def test_kill_worker_resume_equals_uninterrupted(tmp_path):
     assert float(b["chi4_star"].isel(variant=0).mean()) > float(b["chi4_star"].isel(variant=1).mean())
 
 
-def test_failure_reported_and_others_finish(tmp_path):
-    """An invalid variant fails its runs; the valid variant's runs still finish and combine."""
+def test_invalid_variant_refused_before_submission(tmp_path):
+    from trsp_core.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"c=50 .*infeasible K_Delta.*T=0.7"):
+        run_sweep(variants=[{"size": 4}, {"size": 4, "facilitation": 50.0}], temperatures=[0.7], seeds=1,
+                  backend="reference", observables=["overlap"], out=tmp_path / "sw", show_progress=False)
+    assert not (tmp_path / "sw" / "runs").exists()
+
+
+def test_failure_reported_and_others_finish(tmp_path, monkeypatch):
+    """A run that fails on a worker fails alone; the valid variant's runs still finish and combine.
+
+    The client refuses an infeasible variant before submission (test above); here that check is
+    bypassed so that the worker-side failure path (what a crash in a run looks like) is exercised."""
     from distributed import Client, LocalCluster
 
+    import trsp_core.campaigns.sweep as sweep_mod
+
+    monkeypatch.setattr(sweep_mod, "check_models", lambda *a, **k: None)
     bad = {"size": 4, "facilitation": 50.0}   # kick larger than the conditioned variance -> error
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster) as client:

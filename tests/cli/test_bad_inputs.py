@@ -190,6 +190,33 @@ def test_gaussian_descriptor_with_a_complete_file_runs(tmp_path):
     assert ModelSpec(descriptor="gaussian", params=tmp_path / "g.toml").resolved_params().s1 == 0.5
 
 
+# A softness correlation length growing on cooling (issue 14): feasible at T = 0.7, the kick
+# infeasible at T = 0.42 (largest eigenvalue of K_Delta K'^-1 = 1.02 at L = 20, checked once
+# by hand). A campaign that includes T = 0.42 must be refused before any run is submitted.
+XI_GROWS = """[structure.C_profile]
+kind = "almost-exponential"
+at_zero = 1.0
+amplitude = 1.2
+length = { a = 0.4, b = 0.42 }
+"""
+
+
+def test_temperature_dependent_form_checked_at_every_campaign_temperature(bad, tmp_path):
+    f = tmp_path / "xi.toml"
+    f.write_text(XI_GROWS)
+    out = tmp_path / "sw"
+    bad(["sweep", "--params", f, "--size", "20", "--seeds", "1", "--temperatures", "0.7,0.42",
+         "--duration", "20", "--workers", "1", "--out", out], "T=0.42", "infeasible K_Delta", "0.4 + 0.42/T")
+    assert not (out / "runs").exists() and not (out / "sweep.json").exists()
+    # the same file at a temperature where it is feasible is accepted by the same check
+    from trsp_core.campaigns.preflight import check_models
+    from trsp_core.campaigns.spec import normalise_variant
+
+    check_models([normalise_variant({"params": str(f), "size": 20})], [0.7])
+    bad(["compose", "--params", f, "--size", "20", "--seeds", "1", "--temperature", "0.42", "--duration", "20",
+         "--out", tmp_path / "x.nc"], "T=0.42", "infeasible K_Delta")
+
+
 # ---------------------------------------------------------------- trsp plot inputs
 @pytest.fixture
 def plot_inputs(tmp_path):

@@ -24,7 +24,7 @@ from trsp_core.campaigns.spec import normalise_variant, params_digest, variant_l
 from trsp_core.physics.timescales import auto_run_length
 from trsp_core.campaigns.lock import claimed
 from trsp_core.campaigns.tasks import is_finished, load_runs, model_spec
-from trsp_core.campaigns.preflight import estimate_aging
+from trsp_core.campaigns.preflight import check_models, estimate_aging
 from trsp_core.resources import check_fits
 
 #: the two models of Fig. 8: the TRSP model and the independent-site trap model
@@ -157,8 +157,10 @@ def run_aging(*, initial_temperature: float, final_temperatures: list[float], se
     est = estimate_aging(models or AGING_MODELS, final_temperatures, size=size, seeds=seeds, duration=duration,
                          tau_factor=tau_factor, max_duration=max_duration,
                          n_workers=(n_workers or os.cpu_count() or 1) if local else 0, backend=resolve_backend(backend))
-    console.print(est.line())
     check_fits(est)
+    check_models([normalise_variant({**v, "size": size}) for v in (models or AGING_MODELS).values()],
+                 final_temperatures, initial_temperature=initial_temperature)
+    console.print(est.line())  # once the models are known to be valid
     with claimed(out, "aging campaign", console.print):
         try:
             return _run_aging_locked(t0, console, out, initial_temperature, final_temperatures, seeds, seed, size,

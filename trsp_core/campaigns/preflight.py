@@ -50,3 +50,27 @@ def estimate_aging(models: dict, final_temperatures, *, size: int, seeds: int, d
             points.append((int(size), n, m, _events(n, m, dur, tau)))
     # the runs drop their event log as it is produced (an event sink): no per-event memory
     return _campaign("trsp age", points, seeds, n_workers, backend, 0.0)
+
+
+def check_models(variants, temperatures, *, initial_temperature: float | None = None) -> None:
+    """Build every (variant, temperature) model of a campaign at full size and check its kick
+    feasibility (and, for a quench from ``initial_temperature``, the initial statics), so that
+    a form that fails at one temperature (e.g. a T-dependent C(r)) is refused before anything is
+    submitted. Raises ParameterError naming the variant and the temperature.
+
+    Called after the memory estimate has been checked (the models are built at full size)."""
+    from trsp_core.campaigns.spec import variant_label
+    from trsp_core.campaigns.tasks import model_spec
+    from trsp_core.errors import ParameterError
+    from trsp_core.physics import gaussian
+
+    for v in variants:
+        for T in temperatures:
+            try:
+                model = model_spec(v, T).build()
+                model.check_feasible()
+                if initial_temperature is not None:
+                    gaussian.checked_spectrum(model.lattice, model.params.at(float(initial_temperature)),
+                                              kicks=False)
+            except ParameterError as exc:
+                raise ParameterError(f"{variant_label(v)}: {exc}") from None

@@ -37,7 +37,7 @@ from trsp_core.campaigns.spec import (normalise_variant, run_key,
 from trsp_core.campaigns.tasks import SWEEP_FIELDS, check_sweep_fields, combine_point, execute_run, is_finished, model_spec
 from trsp_core.campaigns.lock import claimed
 from trsp_core.observables import required_fields
-from trsp_core.campaigns.preflight import estimate_sweep
+from trsp_core.campaigns.preflight import check_models, estimate_sweep
 from trsp_core.resources import check_fits
 
 XI4_NOTE = ("xi4 is NaN: no selected observable provides a variable named 'xi4' "
@@ -238,8 +238,9 @@ def run_sweep(
     est = estimate_sweep(variants, temperatures, seeds=seeds, duration=duration, tau_factor=tau_factor,
                          max_duration=max_duration, n_workers=(n_workers or os.cpu_count() or 1) if local else 0,
                          backend=resolve_backend(backend), kicks="kicks" in fields, observables=observables)
-    console.print(est.line())
     check_fits(est)
+    check_models(variants, temperatures)
+    console.print(est.line())  # once the models are known to be valid
     with claimed(out, "sweep", console.print):
         try:
             return _run_sweep_locked(t0, console, out, variants, temperatures, seeds, seed, scheduler, n_workers,

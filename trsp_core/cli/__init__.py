@@ -115,9 +115,10 @@ def compose(
     resolved = resolve(obs or ["overlap"])
     est = estimate_compose(spec, seeds=seeds, duration=duration, backend=resolve_backend(backend),
                            streamed=streamable(resolved), fourpoint=any(_is_fourpoint(o) for o in resolved))
-    typer.echo(est.line(), err=True)
     check_fits(est, out=out)
     model = spec.build()
+    model.check_feasible()  # a bad kick is one error line, before the estimate is printed
+    typer.echo(est.line(), err=True)
     tty = sys.stderr.isatty()
     lines = LineProgress("trsp compose") if not tty else None  # stderr lines; --json output is on stdout
     with Progress(TextColumn("[bold]trsp compose"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
