@@ -145,11 +145,12 @@ def _v(dims, data, units, long_name):
     return (dims, data, {"units": units, "long_name": long_name})
 
 
-def runs_to_dataset(runs, model=None, fields=None) -> xr.Dataset:
+def runs_to_dataset(runs, model=None, fields=None, geometry: bool = True) -> xr.Dataset:
     """Runs as one Dataset: event logs concatenated along ``event`` (``event_run`` says which run).
 
     ``fields``: which fields to store (default: every field all runs carry). With a
-    ``model``, the cluster table and site positions are stored too. Global
+    ``model``, a mixture's event channels are stored, and (``geometry``) the cluster
+    table and site positions too. Global
     attributes ``trsp_run_format`` and ``trsp_run_fields`` describe the layout.
     """
     runs = list(runs)
@@ -210,7 +211,7 @@ def runs_to_dataset(runs, model=None, fields=None) -> xr.Dataset:
         data["event_channel"] = _v("event", np.concatenate([model.orientation_channel[r.clusters // N] for r in runs])
                                    .astype(np.int8) if R else np.zeros(0, np.int8), "1",
                                    "rearrangement channel (index into the cluster_channels attribute)")
-    if model is not None:
+    if model is not None and geometry:
         data["cluster_sites"] = _v(("cluster", "member"), model.cluster_sites, "1", "sites of each cluster")
         data["site_position"] = _v(("site", "dim"), model.lattice.positions(), "sigma_AA", "lattice site position")
     if model is not None and getattr(model, "is_mixture", False):
@@ -288,7 +289,7 @@ def run_file(runs, model, fields=None, extra: dict | None = None, geometry: bool
     """
     from trsp_core.io import provenance
 
-    ds = runs_to_dataset(runs, model if geometry else None, fields)
+    ds = runs_to_dataset(runs, model, fields, geometry=geometry)
     ds.attrs = {**provenance(model, extra), **ds.attrs, **spec_attrs(model)}
     return ds
 

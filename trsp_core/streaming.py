@@ -134,7 +134,7 @@ def overlap_from_samples(obs, model, runs, lags: np.ndarray, Q: np.ndarray) -> x
 class _RunFileWriter:
     """A run file written run by run: events appended in chunks, per-run arrays as each run ends."""
 
-    def __init__(self, path: Path, n_runs: int, m: int, event_fields=_EVENT_FIELDS):
+    def __init__(self, path: Path, n_runs: int, m: int, event_fields=_EVENT_FIELDS, model=None):
         import netCDF4
 
         from trsp_core.io import netcdf
@@ -164,6 +164,13 @@ class _RunFileWriter:
                     # variable, would hold up to 5 x 64 MiB of already written chunks)
                     var.set_var_chunk_cache(size=_EVENT_CACHE * int(np.prod(chunks)) * v.dtype.itemsize,
                                             nelems=_EVENT_CACHE * 4 + 1, preemption=1.0)
+        # a mixture's events also record their channel (as run_file does for an in-memory run)
+        self._channel = None
+        if model is not None and getattr(model, "is_mixture", False) and "events" in self.event_fields:
+            self._channel = (np.asarray(model.orientation_channel, np.int8), int(model.n_sites))
+            v = runs_to_dataset([empty], model, ("events",), geometry=False)["event_channel"]
+            with self._lock:
+                self.ev["event_channel"] = self._create("event_channel", v, chunksizes=(EVENT_CHUNK,), **_ZLIB)
         self.n_events = 0
 
     def _create(self, name, v: xr.DataArray, **kw):
@@ -186,6 +193,9 @@ class _RunFileWriter:
             if "events" in self.event_fields:
                 self.ev["event_time"][a:b] = np.asarray(times, float)
                 self.ev["event_cluster"][a:b] = np.asarray(clusters).astype(np.int32)
+                if self._channel is not None:
+                    ch, N = self._channel
+                    self.ev["event_channel"][a:b] = ch[np.asarray(clusters, np.int64) // N]
             if "kicks" in self.event_fields:
                 self.ev["event_s_before"][a:b, :] = np.asarray(before, float).reshape(-1, self.m)
                 self.ev["event_s_after"][a:b, :] = np.asarray(after, float).reshape(-1, self.m)
@@ -273,7 +283,7 @@ def compose_to_file(model, out, *, seeds: int = 8, seed: int = 0, duration: floa
     runs, samples = [], [[] for _ in plans]
     out = Path(out)
     with atomic_path(out) as tmp:
-        writer = _RunFileWriter(tmp, seeds, m)
+        writer = _RunFileWriter(tmp, seeds, m, model=model)
         try:
             for i in range(seeds):
                 accs = [OverlapAccumulator(model.cluster_sites, model.n_sites, origins, lags)
@@ -337,7 +347,7 @@ def simulate_to_file(model, path, duration: float, seed: int, *, fields, extra: 
     fields = tuple(f for f in ALL_FIELDS if f in fields)
     m = model.cluster_sites.shape[1]
     with atomic_path(Path(path)) as tmp:
-        writer = _RunFileWriter(tmp, 1, m, event_fields=[f for f in fields if f in _EVENT_FIELDS])
+        writer = _RunFileWriter(tmp, 1, m, event_fields=[f for f in fields if f in _EVENT_FIELDS], model=model)
         try:
             run = simulate(model, duration, seed, sink=lambda t, c, b, a: writer.events(0, t, c, b, a),
                            **simulate_options)

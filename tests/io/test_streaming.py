@@ -32,9 +32,14 @@ def _same_file(a_path, b_path):
         return int(a["n_events"].sum())
 
 
-@pytest.mark.parametrize("backend,size", [("fast", 8), ("reference", 4)])
-def test_streamed_file_equals_in_memory_file(tmp_path, backend, size):
-    model = trsp.ModelSpec(size=size, temperature=0.6).build()
+MIX = "single:0.3+plaquette:0.7"
+
+
+@pytest.mark.parametrize("backend,size,cluster", [("fast", 8, "plaquette"), ("reference", 4, "plaquette"),
+                                                  ("fast", 8, MIX)])
+def test_streamed_file_equals_in_memory_file(tmp_path, backend, size, cluster):
+    # a mixture's file also carries event_channel: streamed and in-memory files must agree on it too
+    model = trsp.ModelSpec(size=size, temperature=0.6, cluster=cluster).build()
     ds = model.run(seeds=3, seed=4, duration=300, backend=backend)
     write_dataset(ds, tmp_path / "mem.nc")
     small = compose_to_file(model, tmp_path / "stream.nc", seeds=3, seed=4, duration=300, backend=backend)
@@ -105,12 +110,14 @@ def test_streamed_peak_memory_does_not_grow_with_run_length(tmp_path):
     assert 80 * n_long > 2 * (long - short)
 
 
-@pytest.mark.parametrize("fields", [("events",), ("events", "kicks", "endpoints", "occupancy", "time_integral")])
-def test_sweep_run_file_streamed_equals_in_memory(tmp_path, fields):
+@pytest.mark.parametrize("fields,cluster", [(("events",), "plaquette"),
+                                            (("events", "kicks", "endpoints", "occupancy", "time_integral"), "plaquette"),
+                                            (("events", "kicks"), MIX)])
+def test_sweep_run_file_streamed_equals_in_memory(tmp_path, fields, cluster):
     from trsp_core.run import encoding_of, run_file
     from trsp_core.streaming import simulate_to_file
 
-    model = trsp.ModelSpec(size=6, temperature=0.6).build()
+    model = trsp.ModelSpec(size=6, temperature=0.6, cluster=cluster).build()
     extra = {"trsp_run_complete": 1, "seed": 5}
     run = model.simulate(800, 5, backend="fast", n_snapshots=0)
     ds = run_file([run], model, fields, geometry=False, extra=extra)
