@@ -331,3 +331,13 @@ def test_temperature_options_accept_the_printed_value():
     np.testing.assert_array_equal(_chosen(T, (0.707703,)), [False, True])
     np.testing.assert_array_equal(_chosen(T, (0.7,)), [False, False])
     np.testing.assert_array_equal(_chosen(T, None), [True, True])
+
+
+def test_mixture_cluster_is_refused_with_the_remedy():
+    # measure's bare-law diagnostics renormalise for one geometry; a mixture gets a
+    # clear error naming the option (compose takes the mixture with the written file)
+    from trsp_core.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"'cluster' = 'single:0.3\+plaquette:0.7' is a mixture.*--cluster plaquette"):
+        MeasureOptions(cluster="single:0.3+plaquette:0.7")
+    assert MeasureOptions(cluster="single").cluster == "single"

@@ -124,3 +124,12 @@ def test_cli_mixture_error_is_one_line(capsys, monkeypatch):
     assert info.value.code != 0
     assert "Traceback" not in err and err.count("\n") == 1
     assert "weights are fractions of the observed per-site rate and must add up to 1" in err
+
+
+def test_sweep_plan_records_every_channels_cluster_size(tmp_path):
+    from trsp_core.campaigns.spec import normalise_variant
+    from trsp_core.campaigns.sweep import plan_runs
+
+    v = normalise_variant({"size": 4, "cluster": MIX})
+    _, points = plan_runs([v, {**v, "cluster": "plaquette"}], [0.5], 1, 0, tmp_path, "reference", 10.0, 5.0, 100.0)
+    assert [(p["m"], p["channel_m"]) for p in points] == [(4, "single:1+plaquette:4"), (4, "plaquette:4")]

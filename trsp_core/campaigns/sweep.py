@@ -83,7 +83,8 @@ def plan_runs(variants, temperatures, seeds: int, seed: int, out: Path, backend:
             model = model_spec(v, T).build()
             dur = float(duration) if duration else auto_run_length(model, tau_factor, max_duration)
             point = {"variant_index": vi, "variant": v, "temperature": float(T), "duration": dur, "paths": [],
-                     "m": int(model.cluster_sites.shape[1]), "T0": float(model.params.T0)}
+                     "m": int(max(ch.m for ch in model.channels)),
+                     "channel_m": "+".join(f"{ch.name}:{ch.m}" for ch in model.channels), "T0": float(model.params.T0)}
             for s in range(seed, seed + seeds):
                 k = run_key(v, T, s, dur, backend, params=model.params, fields=fields)
                 path = out / "runs" / f"{k}.nc"
@@ -127,7 +128,8 @@ _VARIANT_ATTRS = {
     "size": ("lattice sites per axis L", "1"), "cluster": ("cluster rule plugin", None),
     "delta_rule": ("K_Delta distance rule", None), "rate": ("rate-law plugin", None),
     "facilitation": ("facilitation factor c", "1"), "params": ("descriptor parameter file", None),
-    "m": ("sites per rearranging cluster m", "1"),
+    "m": ("sites per rearranging cluster m (a mixture: its largest channel's)", "1"),
+    "channel_m": ("sites per cluster m of every channel (name:m joined by +)", None),
 }
 
 
@@ -165,7 +167,8 @@ def combine_dataset(points, point_results, variants, spec: dict, all_points=None
         variant_label=("variant", [variant_label(v) for v in variants]),
         **{k: ("variant", [v[k] if v[k] is not None else "none" for v in variants])
            for k in ("descriptor", "lattice", "size", "cluster", "delta_rule", "rate", "facilitation", "params")},
-        m=("variant", [next(p["m"] for p in all_points if p["variant_index"] == i) for i in vi]),
+        **{k: ("variant", [next(p[k] for p in all_points if p["variant_index"] == i) for i in vi])
+           for k in ("m", "channel_m")},
     )
     ds["temperature"].attrs.update(units="epsilon_AA/k_B", long_name="temperature T")
     ds["variant"].attrs.update(long_name="variant index (see variant_label)", units="1")

@@ -39,7 +39,7 @@ def _fail(msg: str) -> None:
 Descriptor = Annotated[str, typer.Option(help="descriptor plugin (see `trsp plugins`)")]
 LatticeOpt = Annotated[str, typer.Option("--lattice", help="lattice plugin")]
 Size = Annotated[int, typer.Option(help="sites per lattice axis L")]
-Cluster = Annotated[str, typer.Option(help="cluster rule plugin: single, bond, plaquette, ...")]
+Cluster = Annotated[str, typer.Option(help='cluster rule plugin: single, bond, plaquette (square/cubic), triangle (triangular), tetrahedron (fcc), or a weighted mixture such as "single:0.3+plaquette:0.7"')]
 DeltaRule = Annotated[str, typer.Option("--delta-rule", help="K_Delta distance rule: nearest | center-of-mass")]
 Rate = Annotated[str, typer.Option(help="rate-law plugin")]
 Temperature = Annotated[float, typer.Option(help="temperature T (MD units)")]

@@ -144,7 +144,7 @@ def sweep(
     descriptor: Annotated[str, typer.Option(help="descriptor plugin(s), comma-separated")] = DEFAULTS.descriptor,
     lattice: Annotated[str, typer.Option("--lattice", help="lattice plugin(s)")] = DEFAULTS.lattice,
     size: Annotated[str, typer.Option(help="lattice size(s) L, comma-separated")] = str(DEFAULTS.size),
-    cluster: Annotated[str, typer.Option(help="cluster rule(s): plaquette (m=4), single (m=1), bond")] = DEFAULTS.cluster,
+    cluster: Annotated[str, typer.Option(help='cluster rule(s), comma-separated: plaquette (m=4), single (m=1), bond, triangle, tetrahedron, or a weighted mixture "single:0.3+plaquette:0.7"')] = DEFAULTS.cluster,
     delta_rule: Annotated[str, typer.Option("--delta-rule", help="K_Delta distance rule(s): nearest, center-of-mass")] = DEFAULTS.delta_rule,
     rate: Annotated[str, typer.Option(help="rate-law plugin(s)")] = DEFAULTS.rate,
     facilitation: Annotated[str, typer.Option(help="facilitation factor(s) c, e.g. 1,0.6,0.2")] = str(DEFAULTS.facilitation),

@@ -15,7 +15,7 @@ def validate(
     descriptor: Annotated[str, typer.Option(help="descriptor plugin (see `trsp plugins`)")] = DEFAULTS.descriptor,
     lattice: Annotated[str, typer.Option("--lattice", help="lattice plugin")] = DEFAULTS.lattice,
     size: Annotated[Optional[int], typer.Option(help="sites per lattice axis L (default 8 with --quick, else 10)")] = None,
-    cluster: Annotated[str, typer.Option(help="cluster rule plugin: single, bond, plaquette, ...")] = DEFAULTS.cluster,
+    cluster: Annotated[str, typer.Option(help='cluster rule plugin: single, bond, plaquette (square/cubic), triangle (triangular), tetrahedron (fcc), or a weighted mixture such as "single:0.3+plaquette:0.7"')] = DEFAULTS.cluster,
     delta_rule: Annotated[str, typer.Option("--delta-rule", help="K_Delta distance rule: nearest | center-of-mass")] = DEFAULTS.delta_rule,
     rate: Annotated[str, typer.Option(help="rate-law plugin")] = DEFAULTS.rate,
     temperature: Annotated[float, typer.Option(help="temperature T (MD units)")] = DEFAULTS.temperature,
