@@ -341,3 +341,19 @@ def test_mixture_cluster_is_refused_with_the_remedy():
     with pytest.raises(ParameterError, match=r"'cluster' = 'single:0.3\+plaquette:0.7' is a mixture.*--cluster plaquette"):
         MeasureOptions(cluster="single:0.3+plaquette:0.7")
     assert MeasureOptions(cluster="single").cluster == "single"
+
+
+@pytest.mark.parametrize("key", ["kick_feasibility", "tabulate_profiles"])
+def test_choice_options_name_the_option_and_its_choices(key):
+    from trsp_core.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=rf"measure option '{key}' must be one of .*got 'foo'"):
+        MeasureOptions(**{key: "foo"})
+
+
+def test_cli_tabulate_profiles_choice_is_one_line(tmp_path):
+    r = subprocess.run(TRSP + ["measure", str(tmp_path / "x.nc"), "--tabulate-profiles", "foo",
+                               "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == ["trsp: error: measure option 'tabulate_profiles' must be one of auto, "
+                                             "never, got 'foo'"]

@@ -28,6 +28,7 @@ def measure(
     fix: Annotated[Optional[list[str]], typer.Option(help="NAME=VALUE: fix a parameter (repeat), e.g. T0=0.74; T0 and a are imposed in the fits, others override the fitted value")] = None,
     corr_r_max: Annotated[float, typer.Option(help="fit range of C(r) (sigma_AA)")] = 4.0,
     kick_feasibility: Annotated[str, typer.Option(help="infeasible kick (max eig K_Delta K'^-1 >= 1): shrink s(r) to the target, or error")] = "shrink",
+    tabulate_profiles: Annotated[str, typer.Option(help="auto: write C(r), s(r), rho(r) as tabulated profiles (the measured shells) where the almost-exponential fit is poor; never: always the fit")] = "auto",
     no_figures: Annotated[bool, typer.Option("--no-figures", help="skip the PNG figures")] = False,
 ):
     """Measure TRSP model parameters from MD data (paper Sec. V, Apps. D, E)."""
@@ -50,7 +51,7 @@ def measure(
                               species=species, spacing=spacing, cluster=cluster, lattice=lattice,
                               s_bin_width=s_bin_width, name=name, corr_temperatures=corr_temperatures or None,
                               kick_temperatures=kick_temperatures or None, fixed=fixed, corr_r_max=corr_r_max,
-                              kick_feasibility=kick_feasibility)
+                              kick_feasibility=kick_feasibility, tabulate_profiles=tabulate_profiles)
         loaded = [load(p, opts, temperature=(temperature[i] if temperature else None), dt=dt) for i, p in enumerate(data)]
         by_t: dict[float, list] = {}
         for d in loaded:

@@ -46,6 +46,14 @@ def _fixed(value):
     return tuple(sorted(out))
 
 
+def _choice(*choices):
+    # attrs' in_ raises a ValueError with the attribute's repr; name the option instead
+    def check(inst, attr, value):
+        if value not in choices:
+            raise ParameterError(f"measure option '{attr.name}' must be one of {', '.join(choices)}, got {value!r}")
+    return check
+
+
 def _one_rule(inst, attr, value):
     # the bare-law diagnostics renormalise for one cluster geometry; the written
     # parameters (the observed per-site law) do not depend on the rule
@@ -115,12 +123,12 @@ class MeasureOptions:
     # A kick with max eig(K_Delta K'^-1) >= 1 has no Delta S law. "shrink": scale s(r)
     # by sqrt(kick_b_target / b_max) (K_Delta ~ s^2, K' does not depend on s), reported
     # as a warning; "error": refuse and name the remedies.
-    kick_feasibility: str = attrs.field(default="shrink", validator=attrs.validators.in_(("shrink", "error")))
+    kick_feasibility: str = attrs.field(default="shrink", validator=_choice("shrink", "error"))
     kick_b_target: float = attrs.field(default=0.9, converter=float, validator=_unit)
     # "auto": write C(r), s(r) or rho(r) as a tabulated profile (the measured shells) when
     # its almost-exponential fit is poor, i.e. its chi^2 from the error bars has p-value
     # < p_value_warn; "never": always the almost-exponential fit.
-    tabulate_profiles: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "never")))
+    tabulate_profiles: str = attrs.field(default="auto", validator=_choice("auto", "never"))
 
     @property
     def fixed_dict(self) -> dict:
