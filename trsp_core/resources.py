@@ -146,12 +146,32 @@ def available_memory() -> float:
 
 
 # ---- sizes of a model, from a small copy of it ------------------------------------------
+#: a spec the small copy refuses is built at its own size up to this many sites
+PROBE_FULL_MAX_SITES = 4_000_000
+
+
+def spec_dim(spec) -> int:
+    from trsp_core.plugin.registry import default_registry
+
+    return int(default_registry().get("lattice", spec.lattice)(2, 1.0).dim)
+
+
 def _probe(spec, size: int):
     """(n_sites, n_clusters, m, mean rearrangement time) of ``spec`` at ``size``, from a small model."""
     from trsp_core.physics.timescales import mean_rate_time
 
+    from trsp_core.errors import ParameterError
+
     small = spec.evolve(size=min(int(size), 6)) if hasattr(spec, "evolve") else spec
-    model = small.build()
+    try:
+        model = small.build()
+    except ParameterError:
+        # positive definiteness (and kick feasibility) depend on L: a form refused on
+        # the small copy may be fine at the requested size, and its error must name
+        # that size. Build the real model unless it is too big to build just to check.
+        if small is spec or int(size) ** spec_dim(spec) > PROBE_FULL_MAX_SITES:
+            raise
+        model = spec.build()
     s = model.lattice.shape[0]
     scale = (int(size) / s) ** model.lattice.dim
     n = int(round(model.n_sites * scale))

@@ -127,3 +127,26 @@ def test_model_run_refuses_what_cannot_fit(monkeypatch):
     monkeypatch.setenv("TRSP_MAX_MEMORY", "64M")
     with pytest.raises(ResourceError, match=r"Model.run with size 8 \(512 sites"):
         model.run(seeds=2, duration=100)
+
+
+# a C(r) positive definite on 7^3 sites but not on the 6^3 copy the estimate probes
+# (positive definiteness depends on L; found by a search over tabulated shells)
+_C_PD_AT_7_NOT_6 = '{"kind": "tabulated", "r": [0.0, 1.1, 2.2, 3.3, 4.4], "value": [1.0, 0.27, 0.06, 0.11, -0.04]}'
+
+
+def test_estimate_does_not_refuse_a_form_valid_at_the_requested_size():
+    from trsp_core.errors import ParameterError
+    from trsp_core.physics import gaussian
+
+    spec = trsp.ModelSpec.from_options(size=7, params={"C_profile": _C_PD_AT_7_NOT_6})
+    p = spec.resolved_params()
+    from trsp_core.plugin.registry import default_registry
+
+    lattice = lambda n: default_registry().get("lattice", "cubic")(n, p.a)  # noqa: E731
+    assert gaussian.spectrum(lattice(6), p.correlation).min() < 0 < gaussian.spectrum(lattice(7), p.correlation).min()
+    est = estimate_compose(spec, seeds=2, duration=100.0)
+    assert est.n_sites == 7 ** 3
+    # and where it is refused, the error names the requested lattice, not the probe's
+    bad = '{"kind": "tabulated", "r": [0.0, 1.1, 1.556, 1.905, 2.2, 2.46], "value": [1.0, 1.05, 0.73, 0.55, 0.45, 0.35]}'
+    with pytest.raises(ParameterError, match=r"lattice \(8, 8, 8\)\) is not positive definite"):
+        estimate_compose(spec.evolve(size=8, params={"C_profile": bad}), seeds=2, duration=100.0)

@@ -36,12 +36,15 @@ def checked_spectrum(lattice: Lattice, params, kicks: bool = True) -> np.ndarray
     error names the form (its numbers or its profile) and, for a temperature-dependent
     form, the temperature it was evaluated at (``params.at(T)``)."""
     at = f", T={params.resolved_at:g}" if getattr(params, "resolved_at", None) else ""
-    where = f"a={lattice.spacing}, lattice {lattice.shape}{at}"
+
+    def what(name, which):
+        form = params.describe_form(which)  # names T itself for a temperature-dependent form
+        return f"{name} ({form}, a={lattice.spacing}, lattice {lattice.shape}{'' if ' at T=' in form else at})"
+
     lam = spectrum(lattice, params.correlation)
-    check_spectrum(lam, f"covariance C(r) ({params.describe_form('C')}, {where})")
+    check_spectrum(lam, what("covariance C(r)", "C"))
     if kicks and not params.reset:
-        check_spectrum(spectrum(lattice, params.kick_correlation),
-                       f"kick correlation rho(r) ({params.describe_form('rho')}, {where})", tol=-1e-12)
+        check_spectrum(spectrum(lattice, params.kick_correlation), what("kick correlation rho(r)", "rho"), tol=-1e-12)
     return lam
 
 
