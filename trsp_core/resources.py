@@ -146,14 +146,8 @@ def available_memory() -> float:
 
 
 # ---- sizes of a model, from a small copy of it ------------------------------------------
-#: a spec the small copy refuses is built at its own size up to this many sites
-PROBE_FULL_MAX_SITES = 4_000_000
-
-
-def spec_dim(spec) -> int:
-    from trsp_core.plugin.registry import default_registry
-
-    return int(default_registry().get("lattice", spec.lattice)(2, 1.0).dim)
+#: a spec the small copy refuses is built at its own size up to this L (4e6 sites in 3D)
+PROBE_FULL_MAX_L = 160
 
 
 def _probe(spec, size: int):
@@ -169,7 +163,7 @@ def _probe(spec, size: int):
         # positive definiteness (and kick feasibility) depend on L: a form refused on
         # the small copy may be fine at the requested size, and its error must name
         # that size. Build the real model unless it is too big to build just to check.
-        if small is spec or int(size) ** spec_dim(spec) > PROBE_FULL_MAX_SITES:
+        if small is spec or int(size) > PROBE_FULL_MAX_L:
             raise
         model = spec.build()
     s = model.lattice.shape[0]
