@@ -18,13 +18,14 @@ from descriptors.softness_ml.structure import NEIGHBOUR_BACKENDS, StructureParam
 from descriptors.softness_ml.training import (HoldoutParams, LabelParams, SoftnessModel, SVMParams,
                                               apply_softness, train_softness)
 from trsp_core.errors import ParameterError, TRSPError
+from trsp_core.io.atomic import check_output_dir, check_output_file
 
 app = typer.Typer(help="Softness from particle trajectories: structure functions, p_hop, linear SVM.",
                   no_args_is_help=True, add_completion=False)
 
 
 def _fail(exc: Exception) -> None:
-    typer.echo(f"error: {exc}", err=True)
+    typer.echo(f"trsp: error: {exc}", err=True)     # the prefix every trsp command uses
     raise typer.Exit(code=2)
 
 
@@ -58,7 +59,10 @@ def train(
     progress: bool = typer.Option(True, help="rich progress bars"),
 ):
     """Train a linear-SVM softness on p_hop-labelled particles; report CV scores and held-out P(R|S)."""
+    if out.suffix == "":
+        out = out.with_suffix(".json")
     try:
+        check_output_file(out, "--out")          # before the training, not after it
         label = LabelParams(window=window, rearranging_min=rearranging, quiet_max=quiet,
                             quiet_window=quiet_window, species=species)
         svm = SVMParams(C=c, max_per_class=max_per_class, folds=folds, seed=seed)
@@ -67,11 +71,9 @@ def train(
         backend = _check_backend(neighbours)
         trajs = [read_trajectory(p, dt=dt) for p in traj]
         model, ts = train_softness(trajs, label, svm, structure, held, backend=backend, progress=progress)
+        model.save(out)
     except TRSPError as exc:
         _fail(exc)
-    if out.suffix == "":
-        out = out.with_suffix(".json")
-    model.save(out)
     for line in report_lines(model, ts, folds):
         typer.echo(line)
     typer.echo(f"model written to {out}")
@@ -117,7 +119,13 @@ def apply(
         backend = _check_backend(neighbours)
         model = SoftnessModel.load(model_path)
         w = model.label.window if window is None else window
-        targets = [out] if len(traj) == 1 else [out / f"{p.stem}.softness.nc" for p in traj]
+        if len(traj) == 1:
+            targets = [check_output_file(out, "--out")]
+        else:
+            targets = [check_output_dir(out, "--out (a directory for several TRAJ)") / f"{p.stem}.softness.nc"
+                       for p in traj]
+            for dst in targets:
+                check_output_file(dst, "output file")
         for src, dst in zip(traj, targets):
             t = read_trajectory(src, dt=dt)
             p = t.columns.get("phop")

@@ -41,7 +41,7 @@ def assert_one_line_error(code, out, err, *needles):
     assert "Traceback" not in err and "Traceback" not in out
     lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("trsp: warning:")]
     assert len(lines) == 1, f"expected one error line, got:\n{err}"
-    assert lines[0].startswith(("trsp: error: ", "error: ")), lines[0]
+    assert lines[0].startswith("trsp: error: "), lines[0]
     for n in needles:
         assert n in lines[0], f"{n!r} not in {lines[0]!r}"
 
@@ -282,6 +282,44 @@ def test_softness_train_absent_species(bad, tmp_path):
     fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "ka", "ka_T055.npz")
     bad(["softness", "train", fixture, "--species", "7", "--out", tmp_path / "m.json", "--no-progress"],
         "species 7 not in the trajectories", "species present: 0, 1")
+
+
+def _no_work(monkeypatch, *names):
+    """Make the named softness functions fail the test if called: the error must come first."""
+    import descriptors.softness_ml.cli as cli
+
+    def called(*a, **k):
+        raise AssertionError("work started before --out was checked")
+    for name in names:
+        monkeypatch.setattr(cli, name, called)
+
+
+def test_softness_train_out_checked_before_training(bad, tmp_path, monkeypatch):
+    fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "ka", "ka_T055.npz")
+    _no_work(monkeypatch, "read_trajectory", "train_softness")
+    (tmp_path / "m.json").mkdir()
+    bad(["softness", "train", fixture, "--out", tmp_path / "m.json", "--no-progress"],
+        "trsp: error: --out", "m.json is a directory")
+    (tmp_path / "file").write_text("")
+    bad(["softness", "train", fixture, "--out", tmp_path / "file" / "m.json", "--no-progress"],
+        "--out", "is not a directory")
+
+
+def test_softness_apply_out_checked_before_work(bad, tmp_path, monkeypatch):
+    from descriptors.softness_ml.structure import StructureParams
+    from descriptors.softness_ml.training import LabelParams, SoftnessModel
+
+    m = StructureParams().n_features
+    SoftnessModel(structure=StructureParams(), label=LabelParams(), mean=np.zeros(m), scale=np.ones(m),
+                  coef=np.zeros(m), intercept=0.0, C=0.1).save(tmp_path / "ok.json")
+    fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "ka", "ka_T055.npz")
+    _no_work(monkeypatch, "read_trajectory", "apply_softness")
+    (tmp_path / "s.nc").mkdir()
+    bad(["softness", "apply", tmp_path / "ok.json", fixture, "--out", tmp_path / "s.nc", "--no-progress"],
+        "--out", "s.nc is a directory")
+    (tmp_path / "f").write_text("")
+    bad(["softness", "apply", tmp_path / "ok.json", fixture, fixture, "--out", tmp_path / "f", "--no-progress"],
+        "--out (a directory for several TRAJ)", "exists and is not a directory")
 
 
 def test_measure_constant_descriptor(bad, tmp_path):
