@@ -132,8 +132,15 @@ def compose(
                 lines(t, tot, events)
 
         # the event log streams to --out chunk by chunk: memory does not grow with the run length
-        ds = compose_to_file(model, out, seeds=seeds, seed=seed, duration=duration,
-                             observables=obs or ["overlap"], backend=backend, progress=progress)
+        try:
+            ds = compose_to_file(model, out, seeds=seeds, seed=seed, duration=duration,
+                                 observables=obs or ["overlap"], backend=backend, progress=progress)
+        except KeyboardInterrupt:
+            # the atomic writer removed its temporary: nothing half-written is left under --out
+            bar.stop()
+            typer.echo(f"trsp compose: interrupted; {out} not written (a compose does not resume: "
+                       "rerun it, or use `trsp sweep`, which keeps finished runs)", err=True)
+            raise typer.Exit(130) from None
     summary = run_summary(ds)
     summary["out"] = str(out)
     if json_out:
@@ -268,3 +275,10 @@ def main() -> None:
     except TRSPError as exc:
         typer.echo(f"trsp: error: {exc}", err=True)
         sys.exit(2)
+    except SystemExit as exc:
+        # typer turns a Ctrl-C that no command handled (during a build, a plot) into a silent
+        # exit 130 (its Exit raised from the KeyboardInterrupt); say it in one line. Commands
+        # that report their own interruption (compose, sweep, age) raise Exit(130) from None.
+        if exc.code == 130 and isinstance(getattr(exc.__context__, "__cause__", None), KeyboardInterrupt):
+            typer.echo("trsp: interrupted", err=True)
+        raise
