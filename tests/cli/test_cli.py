@@ -113,3 +113,19 @@ def test_values_are_printed_with_their_error_and_units():
                          "temperature": 0.55, "events": 10}))
     assert lines["tau_alpha"] == "108 ± 13 frames" and "tau_alpha_err" not in lines
     assert lines["chi4_star"].startswith("1.18 (no error") and lines["temperature"] == "0.55 epsilon_AA/k_B"
+
+
+def test_bench_prints_rates_with_units():
+    from typer.testing import CliRunner
+
+    from trsp_core.cli import app
+
+    res = CliRunner().invoke(app, ["bench", "--sizes", "4", "--no-lattices"])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert "fast [ev/s]" in lines[0] and "build [s]" in lines[0]
+    row = lines[1].split()
+    assert row[0] == "4" and float(row[1].replace(",", "")) > 0 and float(row[3].replace(",", "")) > 0
+    assert any(ln.strip().startswith("peak_rss_mb:") and ln.rstrip().endswith("MiB (peak RSS of this process)")
+               for ln in lines), res.stdout
+    assert any("FLOP per event" in ln for ln in lines), res.stdout

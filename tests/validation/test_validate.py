@@ -1,5 +1,6 @@
 """The validation suite end to end: passes on a correct model, fails (exit 1, check named) on a broken one."""
 import json
+import re
 
 import attrs
 import pytest
@@ -47,7 +48,10 @@ def test_cli_json_and_exit_codes(tmp_path, monkeypatch):
     ok = runner.invoke(app, ["validate", "--quick", "--json", "--size", "6", "--out", str(tmp_path / "ok")])
     assert ok.exit_code == 0, ok.output
     doc = json.loads(ok.stdout.strip().splitlines()[-1])
-    assert all(set(c) == {"name", "passed", "statistic", "threshold"} for c in doc["checks"])
+    assert all(set(c) == {"name", "passed", "statistic", "threshold", "statistic_kind"} for c in doc["checks"])
+    kinds = {c["name"]: c["statistic_kind"] for c in doc["checks"]}
+    assert kinds["mean-S"] == "max |t|" and kinds["rate-law"] == "chi2" and kinds["kick-variance"] == "max |z|"
+    assert kinds["fourpoint-identities"] == "rel. diff."
     assert all(c["passed"] for c in doc["checks"])
     for png in ("fig1a_rate_law.png", "fig9_detailed_balance.png", "fig10_mean_S.png", "fig11_correlation.png"):
         assert (tmp_path / "ok" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -58,6 +62,11 @@ def test_cli_json_and_exit_codes(tmp_path, monkeypatch):
     bad = runner.invoke(app, ["validate", "--quick", "--size", "6", "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 1
     assert "FAIL  kick-exchangeability" in bad.stdout
+    # the human summary: statistics by kind, values with units, the run in frames
+    assert re.search(r"PASS  mean-S +max \|t\| = .*measured .*target .*\(descriptor units\)", bad.stdout), bad.stdout
+    assert re.search(r"mean-rate .*rearrangements per site per frame", bad.stdout), bad.stdout
+    assert re.search(r"run: \d+ seeds x [\d.e+]+ frames, [\d,]+ events, T = [\d.]+ epsilon_AA/k_B, "
+                     r"tau_alpha = [\d.e+]+ frames", bad.stdout), bad.stdout
 
 
 @pytest.mark.slow

@@ -57,11 +57,30 @@ def validate(
     if json_out:
         typer.echo(json.dumps(result.as_json()))
     else:
-        for c in result.checks:
-            mark = "PASS" if c.passed else "FAIL"
-            typer.echo(f"{mark}  {c.name:<22} statistic {c.statistic:10.4g}  threshold {c.threshold:10.4g}")
-        typer.echo(f"report: {path} ({result.info['wall_s']:.1f} s)")
+        for line in summary_lines(result, path):
+            typer.echo(line)
     if not result.passed:
         typer.echo(f"trsp validate: failed checks: {', '.join(result.failed())}", err=True)
         raise typer.Exit(1)
     sys.stdout.flush()
+
+
+#: units of the measured/target values some checks carry (the statistics are dimensionless)
+_CHECK_UNITS = {"mean-S": "(descriptor units)", "mean-rate": "rearrangements per site per frame"}
+
+
+def summary_lines(result, path) -> list[str]:
+    """The printed summary: each check's statistic by kind against its threshold (both
+    dimensionless), the measured value with its unit where a check has one, and the run."""
+    lines = []
+    for c in result.checks:
+        mark = "PASS" if c.passed else "FAIL"
+        line = f"{mark}  {c.name:<22} {c.statistic_kind:>9} = {c.statistic:9.4g}  (threshold {c.threshold:.4g})"
+        if "measured" in c.details and c.name in _CHECK_UNITS:
+            line += f"  measured {c.details['measured']:.4g}, target {c.details['target']:.4g} {_CHECK_UNITS[c.name]}"
+        lines.append(line)
+    info = result.info
+    lines.append(f"run: {info['n_seeds']} seeds x {info['duration']:.4g} frames, {info['events']:,} events, "
+                 f"T = {info['temperature']:g} epsilon_AA/k_B, tau_alpha = {info['tau_alpha']:.4g} frames")
+    lines.append(f"report: {path} (wall {info['wall_s']:.1f} s)")
+    return lines

@@ -34,10 +34,12 @@ class Check:
     threshold: float
     description: str
     details: dict = attrs.field(factory=dict)
+    #: what the (dimensionless) statistic is: "chi2", "max |t|", "max |z|", "rel. diff."
+    statistic_kind: str = "statistic"
 
     def as_json(self) -> dict:
         return {"name": self.name, "passed": bool(self.passed), "statistic": float(self.statistic),
-                "threshold": float(self.threshold)}
+                "threshold": float(self.threshold), "statistic_kind": self.statistic_kind}
 
 
 def _from_test(name: str, res: TestResult | FlipResult, description: str, **details) -> Check:
@@ -46,7 +48,10 @@ def _from_test(name: str, res: TestResult | FlipResult, description: str, **deta
                    dof=res.dof, alpha=ALPHA)
     if isinstance(res, FlipResult):
         details["p_value"] = res.p_value
-    return Check(name, res.passed, res.statistic, res.threshold, description, details)
+        kind = "chi2"                       # sum of squared per-component t over seeds
+    else:
+        kind = "max |t|" if res.dof > 0 else "max |z|"     # z_test has no dof (normal quantiles)
+    return Check(name, res.passed, res.statistic, res.threshold, description, details, kind)
 
 
 def mean_s(stat) -> Check:
@@ -67,7 +72,8 @@ def rate_law(rl, d: float) -> Check:
     expected = rate_t * occ
     keep = expected.mean(axis=0) >= MIN_COUNT_PER_SEED
     if keep.sum() < 2:
-        return Check("rate-law", False, np.inf, 0.0, "too few S bins with enough rearrangements to test P(R|S)")
+        return Check("rate-law", False, np.inf, 0.0, "too few S bins with enough rearrangements to test P(R|S)",
+                     statistic_kind="chi2")
     # Linear in the counts (no ratio bias): (N_b - r_b occ_b) / <r_b occ_b>_seeds has mean 0.
     x = (counts[:, keep] - expected[:, keep]) / expected[:, keep].mean(axis=0)
     res = sign_flip_test(x)
@@ -88,7 +94,8 @@ def detailed_balance(db) -> Check:
     scale = (fwd + rev).mean(axis=0)
     keep = scale >= MIN_COUNT_PER_SEED
     if keep.sum() < 1:
-        return Check("detailed-balance", False, np.inf, 0.0, "no bin pair with enough transitions")
+        return Check("detailed-balance", False, np.inf, 0.0, "no bin pair with enough transitions",
+                     statistic_kind="chi2")
     res = sign_flip_test((fwd[:, keep] - rev[:, keep]) / scale[keep])
     return _from_test("detailed-balance", res,
                       "N(A->B) = N(B->A) for every pair of S bins of rearranging sites (sign-flip chi-square symmetry)",
@@ -117,4 +124,4 @@ def fourpoint_identities(chi4_at_tau: float, s4, block) -> Check:
     rel = max(abs(s4_0 - chi4_at_tau), abs(b_full - chi4_at_tau)) / max(abs(chi4_at_tau), 1e-300)
     return Check("fourpoint-identities", rel <= IDENTITY_TOL, rel, IDENTITY_TOL,
                  "S4(q=0, tau_alpha) and block chi4(L_B=L) equal chi4(tau_alpha) (relative difference)",
-                 {"chi4_tau": chi4_at_tau, "S4_q0": s4_0, "chi4_block_L": b_full})
+                 {"chi4_tau": chi4_at_tau, "S4_q0": s4_0, "chi4_block_L": b_full}, "rel. diff.")
