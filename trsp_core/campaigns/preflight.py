@@ -2,7 +2,8 @@
 :mod:`trsp_core.resources`, which sits below the campaigns and cannot import them)."""
 from __future__ import annotations
 
-from trsp_core.resources import OVERLAP_SITE_BYTES, Estimate, _campaign, _events, _probe, fourpoint_bytes
+from trsp_core.resources import (OVERLAP_SITE_BYTES, Estimate, _campaign, _events, _probe, fourpoint_bytes,
+                                 fourpoint_seconds)
 
 __all__ = ["estimate_sweep", "estimate_aging", "Estimate"]
 
@@ -31,7 +32,10 @@ def estimate_sweep(variants, temperatures, *, seeds: int, duration: float | None
         per_event = 0.0
         four = bool({"s4", "block-chi4"} & set(observables))
         chunked = lambda n: OVERLAP_SITE_BYTES * n + (fourpoint_bytes(n, seeds) if four else 0.0)  # noqa: E731
-    return _campaign("trsp sweep", points, seeds, n_workers, backend, per_event, chunked)
+    # the default observables (None) include s4 and block-chi4
+    four = observables is None or bool({"s4", "block-chi4"} & set(observables))
+    reduce_s = (lambda n: fourpoint_seconds(n, seeds)) if four else None  # noqa: E731
+    return _campaign("trsp sweep", points, seeds, n_workers, backend, per_event, chunked, reduce_s)
 
 
 def estimate_aging(models: dict, final_temperatures, *, size: int, seeds: int, duration: float | None,
