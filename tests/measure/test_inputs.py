@@ -340,6 +340,9 @@ def test_mixture_cluster_is_refused_with_the_remedy():
 
     with pytest.raises(ParameterError, match=r"'cluster' = 'single:0.3\+plaquette:0.7' is a mixture.*--cluster plaquette"):
         MeasureOptions(cluster="single:0.3+plaquette:0.7")
+    # malformed mixtures too (compose's parser would reject the syntax; measure names its own reason)
+    with pytest.raises(ParameterError, match=r"is a mixture"):
+        MeasureOptions(cluster="single:0.3+plaquette")
     assert MeasureOptions(cluster="single").cluster == "single"
 
 

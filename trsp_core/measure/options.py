@@ -57,7 +57,13 @@ def _choice(*choices):
 def _one_rule(inst, attr, value):
     # the bare-law diagnostics renormalise for one cluster geometry; the written
     # parameters (the observed per-site law) do not depend on the rule
-    if "+" in value or ":" in value:
+    from trsp_core.physics import mixture
+
+    try:
+        is_mixture = mixture.parse(value) is not None     # compose's own reading of --cluster
+    except ParameterError:
+        is_mixture = True                                 # a malformed mixture is a mixture still
+    if is_mixture:
         raise ParameterError(f"measure option 'cluster' = '{value}' is a mixture of cluster rules; measure "
                              "renormalises for one rule: measure with one of them (e.g. --cluster plaquette) and "
                              "compose the written params.toml with the mixture")
