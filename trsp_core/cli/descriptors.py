@@ -575,7 +575,7 @@ def write_assessment(results: dict, out: Path, *, figures: bool = True) -> dict:
                 ax.errorbar(r["bin_s"][i], r["p"][i], r["p_err"][i], marker="o", ms=3, lw=1,
                             color=cmap(0.9 * tnorm[i]), label=f"T={T:g}")
             ax.set(yscale="log", title=f"{n} (ROC AUC {np.nanmean(r['roc_auc']):.3f})",
-                   xlabel="S (standardised, oriented)", ylabel="P(R|S) per frame")
+                   xlabel="S (standardised, oriented)", ylabel="P(R|S) [1/frame]")
         axes[0].legend(fontsize=7)
         ax = axes[len(names)]
         x = np.arange(len(names))

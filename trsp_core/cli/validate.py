@@ -75,7 +75,7 @@ def summary_lines(result, path) -> list[str]:
     lines = []
     for c in result.checks:
         mark = "PASS" if c.passed else "FAIL"
-        line = f"{mark}  {c.name:<22} {c.statistic_kind:>9} = {c.statistic:9.4g}  (threshold {c.threshold:.4g})"
+        line = f"{mark}  {c.name:<22} {c.statistic_kind:>10} = {c.statistic:9.4g}  (threshold {c.threshold:.4g})"
         if "measured" in c.details and c.name in _CHECK_UNITS:
             line += f"  measured {c.details['measured']:.4g}, target {c.details['target']:.4g} {_CHECK_UNITS[c.name]}"
         lines.append(line)

@@ -28,7 +28,7 @@ def _figures(res, out: Path) -> dict[str, Path]:
         ax[0].errorbar(t.s_mean[ok], t.probability[ok], t.probability_err[ok], fmt="o", ms=3, color=c, label=f"T = {t.temperature:g}")
         s = np.linspace(np.nanmin(t.s_mean[ok]), np.nanmax(t.s_mean[ok]), 100)
         ax[0].plot(s, np.exp(f["lnA"] + f["gamma"] * s - f["delta"] * s * s), "--", color=c, lw=1)
-    ax[0].set(yscale="log", xlabel="S (descriptor units)", ylabel="P(R|S) (per frame)", title="(a) observed P(R|S); dashed: quadratic fits")
+    ax[0].set(yscale="log", xlabel="S [descriptor units]", ylabel="P(R|S) [1/frame]", title="(a) observed P(R|S); dashed: quadratic fits")
     ax[0].legend(fontsize=8)
     a = res.arrhenius
     ok = np.isfinite(a.delta_e)
@@ -36,10 +36,10 @@ def _figures(res, out: Path) -> dict[str, Path]:
     s = np.linspace(np.nanmin(a.s[ok]) if ok.any() else -2, np.nanmax(a.s[ok]) if ok.any() else 2, 100)
     ax[1].errorbar(a.s[ok], a.delta_e[ok], a.delta_e_err[ok], fmt="o", mfc="white", color="k", label="observed, per S bin")
     ax[1].plot(s, p.e0 + p.e1 * s + p.e2 * s * s, "--", color="tab:orange", label="joint onset fit")
-    ax[1].set(xlabel="S (descriptor units)", ylabel="DeltaE(S) (epsilon_AA)", title="(b) energy barrier")
+    ax[1].set(xlabel="S [descriptor units]", ylabel=r"$\Delta E(S)$ [$\epsilon_{AA}$]", title="(b) energy barrier")
     ax[2].errorbar(a.s[ok], a.sigma[ok], a.sigma_err[ok], fmt="o", mfc="white", color="k", label="observed, per S bin")
     ax[2].plot(s, p.Sigma0 + (p.e1 * s + p.e2 * s * s) / p.T0, "--", color="tab:orange", label="joint onset fit")
-    ax[2].set(xlabel="S (descriptor units)", ylabel="Sigma(S) (k_B)", title="(c) entropic factor")
+    ax[2].set(xlabel="S [descriptor units]", ylabel=r"$\Sigma(S)$ [$k_B$]", title="(c) entropic factor")
     if res.bare_onset is not None:
         b = res.bare_onset
         ub = b["inv_T0"]
@@ -56,7 +56,7 @@ def _figures(res, out: Path) -> dict[str, Path]:
     ax[0].errorbar(1 / T, [d.mean for d in res.distributions], [d.mean_err for d in res.distributions], fmt="o", label="data")
     x = np.linspace(0.9 / T.max(), 1.1 / T.min(), 50)
     ax[0].plot(x, p.mu_a + p.mu_b * x, "--", label=f"a + b/T: a={p.mu_a:.3g}, b={p.mu_b:.3g}")
-    ax[0].set(xlabel="1/T (k_B/epsilon_AA)", ylabel="<S> (descriptor units)", title="(a) mean descriptor")
+    ax[0].set(xlabel=r"$1/T$ [$k_B/\epsilon_{AA}$]", ylabel=r"$\langle S\rangle$ [descriptor units]", title="(a) mean descriptor")
     ax[0].legend(fontsize=8)
     for c, col in zip(res.correlations, colors):
         ax[1].plot(c.r, c.value, "-", lw=0.8, alpha=0.6, color=col, label=f"T = {c.temperature:g}")
@@ -70,7 +70,7 @@ def _figures(res, out: Path) -> dict[str, Path]:
                        color="0.5", label="pooled, not fitted")
     r = np.linspace(0.01, res.options.corr_r_max, 100)
     ax[1].plot(r, p.C1 * np.exp(-r / p.xi), "k--", label=f"C1 exp(-r/xi): C1={p.C1:.3g}, xi={p.xi:.3g}")
-    ax[1].set(xlabel="r (sigma_AA)", ylabel="C_S(r) (descriptor units^2)", title="(b) correlation of S")
+    ax[1].set(xlabel=r"$r$ [$\sigma_{AA}$]", ylabel=r"$C_S(r)$ [descriptor units$^2$]", title="(b) correlation of S")
     ax[1].legend(fontsize=8)
     paths["fig2"] = out / "fig2_statics.png"
     _save(fig, paths["fig2"])
@@ -85,8 +85,8 @@ def _figures(res, out: Path) -> dict[str, Path]:
         ax[0].plot(sc[ok], k.var_rs[i][ok], "o-", ms=3, label=f"r = {k.r[i]:.2f}")
         if j < 3:
             ax[1].plot(sc[ok], k.mean_rs[i][ok], "o-", ms=3, label=f"r = {k.r[i]:.2f}")
-    ax[0].set(xlabel="S (descriptor units)", ylabel="corrected Var[Delta S]", title=f"(a) T = {k.temperature:g}")
-    ax[1].set(xlabel="S (descriptor units)", ylabel="<Delta S>", title=f"(b) T = {k.temperature:g}")
+    ax[0].set(xlabel="S [descriptor units]", ylabel=r"corrected Var $\Delta S$ [descriptor units$^2$]", title=f"(a) T = {k.temperature:g}")
+    ax[1].set(xlabel="S [descriptor units]", ylabel=r"$\langle\Delta S\rangle$ [descriptor units]", title=f"(b) T = {k.temperature:g}")
     kp = res.kick_pooled
     var, verr = np.asarray(kp["var"], float), np.asarray(kp["var_err"], float)
     sd = np.sqrt(np.clip(var, 0, None))
@@ -102,11 +102,11 @@ def _figures(res, out: Path) -> dict[str, Path]:
     if f != 1.0:  # what params.toml holds after the feasibility constraint
         ax[2].plot(rr, p.s1 * np.exp(-rr / p.xi_s), ":", color="tab:red", label=f"written (x {f:.3f})")
         ax[2].plot([0], [p.s0], "s", mfc="white", color="tab:red")
-    ax[2].set(xlabel="r (sigma_AA)", ylabel="s(r) (descriptor units)", title="(c) kick standard deviation")
+    ax[2].set(xlabel=r"$r$ [$\sigma_{AA}$]", ylabel=r"$s(r)$ [descriptor units]", title="(c) kick standard deviation")
     ok = np.isfinite(kp["rho"]) & (kp["r"] <= res.options.kick_r_max)
     ax[3].errorbar(kp["r"][ok], kp["rho"][ok], kp["rho_err"][ok], fmt="o", label="measured")
-    ax[3].plot(rr, p.p1 * np.exp(-rr / p.xi_rho), "--", label="p1 exp(-r/xi_rho)")
-    ax[3].set(xlabel="r (sigma_AA)", ylabel="rho(r)", title="(d) kick correlation")
+    ax[3].plot(rr, p.p1 * np.exp(-rr / p.xi_rho), "--", label=r"$p_1 e^{-r/\xi_\rho}$")
+    ax[3].set(xlabel=r"$r$ [$\sigma_{AA}$]", ylabel=r"$\rho(r)$", title="(d) kick correlation")
     for x in ax:
         x.legend(fontsize=7)
     paths["fig3"] = out / "fig3_kicks.png"

@@ -36,8 +36,8 @@ def rate_law(ds, model, path):
     ax.errorbar(s[ok & ~tested], ds["P_R"].values[ok & ~tested], ds["P_R_err"].values[ok & ~tested], fmt="o", ms=4,
                 mfc="none", color="C4", alpha=0.6, label="simulation (too few counts)")
     ax.set_yscale("log")
-    ax.set_xlabel("softness S (descriptor units)")
-    ax.set_ylabel("P(R|S) (per MD frame)")
+    ax.set_xlabel("S [descriptor units]")
+    ax.set_ylabel("P(R|S) [1/frame]")
     ax.set_title("Observed vs target rearrangement probability\n" + _title(model), fontsize=9)
     ax.legend(fontsize=8)
     return _save(fig, path)
@@ -63,8 +63,8 @@ def mean_s(ds, model, path):
     ax.plot(1 / T, model.params.mu(T), "k--", label=r"target $\mu(T) = a_S + b_S/T$")
     ax.errorbar([1 / model.temperature], [float(ds["S_mean"])], [float(ds["S_mean_err"])], fmt="o", color="C4",
                 label="simulation (time-weighted)")
-    ax.set_xlabel(r"$1/T$ (1/MD temperature units)")
-    ax.set_ylabel(r"$\langle S\rangle$ (descriptor units)")
+    ax.set_xlabel(r"$1/T$ [$k_B/\epsilon_{AA}$]")
+    ax.set_ylabel(r"$\langle S\rangle$ [descriptor units]")
     ax.set_title("Time-weighted mean softness\n" + _title(model), fontsize=9)
     ax.legend(fontsize=8, loc="upper right")
     ins = ax.inset_axes([0.12, 0.12, 0.35, 0.3])
@@ -84,14 +84,14 @@ def correlation(ds, model, path):
     ax.plot(r, tgt, "k--", marker="_", label=r"target $C(r) - \lambda_0/N$")
     ax.errorbar(r, C, err, fmt="o", color="C0", ms=4, label="simulation (snapshots)")
     ax.set_yscale("symlog", linthresh=1e-2)
-    ax.set_xlabel(r"distance r ($\sigma_{AA}$)")
-    ax.set_ylabel(r"$C_S(r)$ (descriptor units$^2$)")
+    ax.set_xlabel(r"$r$ [$\sigma_{AA}$]")
+    ax.set_ylabel(r"$C_S(r)$ [descriptor units$^2$]")
     ax.set_title("Softness correlation function\n" + _title(model), fontsize=9)
     ax.legend(fontsize=8)
     ins = ax.inset_axes([0.12, 0.1, 0.4, 0.28])
     ins.errorbar(r, C - tgt, err, fmt=".", color="C0")
     ins.axhline(0, color="k", lw=0.8)
-    ins.set_xlabel(r"r ($\sigma_{AA}$)", fontsize=7)
+    ins.set_xlabel(r"$r$ [$\sigma_{AA}$]", fontsize=7)
     ins.set_ylabel("deviation", fontsize=7)
     ins.tick_params(labelsize=6)
     return _save(fig, path)
@@ -107,7 +107,7 @@ def softness_change(ds, model, path):
                label=r"Var($\Delta S$ | S) (paired kicks)")
     a.plot(r[active], ds["dS_target_var"].values[active], "k--", label=r"target $c_f\,s(r)^2$")
     a.set_yscale("log")
-    a.set_ylabel(r"variance (descriptor units$^2$)")
+    a.set_ylabel(r"variance [descriptor units$^2$]")
     a.legend(fontsize=7)
     a.set_title("(a) variance of the softness change", fontsize=9)
     b = axs[0, 1]
@@ -119,7 +119,7 @@ def softness_change(ds, model, path):
     c.errorbar(r[active], ds["dS_exchange"].values[active], ds["dS_exchange_err"].values[active], fmt="s", ms=4,
                label=r"$\langle S_{after}^2 - S_{before}^2\rangle$")
     c.axhline(0, color="k", ls="--", label="detailed balance")
-    c.set_ylabel("descriptor units (squared for the 2nd)")
+    c.set_ylabel("mean [descriptor units; squared for the 2nd]")
     c.legend(fontsize=7)
     c.set_title("(c) exchangeability of (S, S + ΔS)", fontsize=9)
     d = axs[1, 1]
@@ -127,7 +127,7 @@ def softness_change(ds, model, path):
     d.set_ylabel(r"corr($\Delta S(r)$, rearranger's $\Delta S$)")
     d.set_title("(d) correlation with the rearranger's change", fontsize=9)
     for x in axs.flat:
-        x.set_xlabel(r"distance to nearest rearranging site ($\sigma_{AA}$)")
+        x.set_xlabel(r"distance to nearest rearranging site [$\sigma_{AA}$]")
     fig.suptitle("Softness change around a rearrangement (kick instrument)\n" + _title(model), fontsize=10)
     return _save(fig, path)
 
@@ -135,14 +135,17 @@ def softness_change(ds, model, path):
 def overlap(ds, model, path):
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.8))
     t = ds["lag"].values
-    a.semilogx(t, ds["Q"].values, color="C4")
-    a.set_ylabel("Q(t) (fraction not rearranged)")
-    b.semilogx(t, ds["chi4"].values, color="C4")
+    for x, name in ((a, "Q"), (b, "chi4")):
+        y, e = ds[name].values, ds[f"{name}_err"].values
+        x.semilogx(t, y, color="C4")
+        # band: bootstrap std error over seeds (as in every Q/chi4 figure of trsp)
+        x.fill_between(t, y - e, y + e, color="C4", alpha=0.25, lw=0, label="± 1 std error (seeds)")
+    a.set_ylabel("Q(t), fraction not rearranged")
     b.axvline(float(ds["tau_alpha"]), color="k", ls=":", label=rf"$\tau_\alpha$ = {float(ds['tau_alpha']):.3g} frames")
     b.set_ylabel(r"$\chi_4(t) = N\,\mathrm{Var}\,Q$")
     b.legend(fontsize=8)
     for x in (a, b):
-        x.set_xlabel("t (MD frames)")
+        x.set_xlabel("t [frames]")
     fig.suptitle("Overlap and four-point susceptibility\n" + _title(model), fontsize=10)
     return _save(fig, path)
 
@@ -158,7 +161,7 @@ def structure_factor(ds, model, path):
     ax.plot(qq, s0 / (1 + (qq * xi) ** 2), "k--",
             label=rf"OZ fit: $\xi_4$ = {xi:.2f} ± {float(ds['xi4_oz_err']):.2f} $\sigma_{{AA}}$")
     ax.set_yscale("log")
-    ax.set_xlabel(r"|q| (1/$\sigma_{AA}$)")
+    ax.set_xlabel(r"$|q|$ [$\sigma_{AA}^{-1}$]")
     ax.set_ylabel(r"$S_4(q, \tau_\alpha)$")
     ax.set_title("Four-point structure factor\n" + _title(model), fontsize=9)
     ax.legend(fontsize=8)
