@@ -96,9 +96,9 @@ def _peak(model, duration, path):
 
 
 def test_s4_compose_peak_memory_does_not_grow_with_run_length(tmp_path):
-    """tracemalloc peak of a compose with s4 and block-chi4 at 24x the run length. Measured:
-    3.6 MB -> 4.6 MB (2000 -> 48000 frames, 1.7e5 events); the former fallback to Model.run
-    (event logs in memory) went 7.2 MB -> 27 MB and fails this test."""
+    """tracemalloc peak of a compose with s4 and block-chi4 at 24x the run length. Measured
+    2026-12-04: 3.7 MB -> 4.1 MB (1500 -> 36000 frames, 2 seeds); the former fallback to
+    Model.run (event logs in memory) went 7.2 MB -> 27 MB over 24x and fails this test."""
     model = trsp.ModelSpec(size=8, temperature=0.6).build()
     compose_to_file(model, tmp_path / "warm.nc", seeds=1, duration=200, observables=["s4", "block-chi4"])
     short = _peak(model, 1500, tmp_path / "short.nc")
