@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -207,6 +208,18 @@ def test_cli_sweep_resume_and_plot(tmp_path):
     r2 = CliRunner().invoke(app, args)
     s2 = json.loads(r2.stdout.strip().splitlines()[-1])
     assert s2["runs_computed"] == 0 and s2["runs_cached"] == 8
+    # the human summary: wall time in s and a table per point, with the numbers of sweep.nc
+    r4 = CliRunner().invoke(app, args[:-1])
+    assert r4.exit_code == 0, r4.output
+    lines = r4.stdout.splitlines()
+    assert any(ln.split(":")[0].strip() == "wall" and ln.rstrip().endswith(" s") for ln in lines), r4.stdout
+    head = next(i for i, ln in enumerate(lines) if "tau_alpha [frames]" in ln)
+    rows = lines[head + 1:head + 5]
+    with xr.open_dataset(tmp_path / "s" / "sweep.nc") as ds:
+        tau = ds["tau_alpha"].isel(variant=0).sel(temperature=0.6).item()
+    assert len(rows) == 4 and all(" ± " in r or "not measured" in r for r in rows), r4.stdout
+    m = re.search(r"\s0\.6\s+([\d.]+) ± ([\d.]+)", rows[0])
+    assert m and abs(float(m[1]) - tau) <= 0.06 * float(m[2]), (tau, rows[0])   # rounded to 2 digits of the error
     r3 = CliRunner().invoke(app, ["plot", str(tmp_path / "s"), "--out", str(tmp_path / "fig")])
     assert r3.exit_code == 0, r3.output
     names = {p.name for p in (tmp_path / "fig").glob("*.png")}

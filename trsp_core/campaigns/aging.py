@@ -134,6 +134,7 @@ def combine_aging(specs, ti: float) -> xr.Dataset:
         },
         coords={"model": ("model", models, {"long_name": "aging model name (see models_json)"}), "final_temperature": ("final_temperature", tfs, {"units": "epsilon_AA/k_B", "long_name": "final temperature T_F"})},
     )
+    ds = ds.set_coords("time")   # per (model, T_F): an auxiliary coordinate of S_mean, as sweep's lag
     from trsp_core.io import provenance
 
     ds.attrs = provenance(None, {"title": "trsp aging after a quench", "initial_temperature": ti,

@@ -123,6 +123,46 @@ def _run_campaign(fn, **kwargs) -> dict:
         _fail(f"the dask cluster failed ({kwargs.get('scheduler', 'local')}): {type(exc).__name__}: {exc}")
 
 
+def summary_lines(summary: dict) -> list[str]:
+    """The printed campaign summary: counts, paths, the wall time in seconds."""
+    out = []
+    for k, v in summary.items():
+        if k == "wall_s":
+            out.append(f"{'wall':>14}: {v:.1f} s")
+        elif isinstance(v, float):
+            out.append(f"{k:>14}: {v:.4g}")
+        else:
+            out.append(f"{k:>14}: {v}")
+    return out
+
+
+def sweep_table(combined) -> list[str]:
+    """One line per measured (variant, T) of sweep.nc: tau_alpha [frames], chi4*, xi4 [sigma_AA]
+    with their errors; a point without a measured tau_alpha says so."""
+    if not combined:
+        return []
+    import numpy as np
+
+    from trsp_core.cli import value_with_error
+    from trsp_core.io import netcdf
+
+    def fmt(ds, name, i, j):
+        v = float(ds[name].values[i, j])
+        e = float(ds[f"{name}_err"].values[i, j]) if f"{name}_err" in ds else None
+        return "not measured" if not np.isfinite(v) else value_with_error(v, e)
+
+    lines = [f"{'variant':<28} {'T':>6}  {'tau_alpha [frames]':>20}  {'chi4*':>14}  {'xi4 [sigma_AA]':>16}"]
+    with netcdf.opened(combined) as ds:
+        labels, temps, n = [str(x) for x in ds["variant_label"].values], ds["temperature"].values, ds["n_seeds"].values
+        for i, label in enumerate(labels):
+            for j, T in enumerate(temps):
+                if n[i, j] > 0:
+                    xi4 = fmt(ds, "xi4", i, j) if "xi4" in ds else "-"
+                    lines.append(f"{label:<28} {T:>6g}  {fmt(ds, 'tau_alpha', i, j):>20}  "
+                                 f"{fmt(ds, 'chi4_star', i, j):>14}  {xi4:>16}")
+    return lines
+
+
 def _unmeasured_points(combined) -> list[str]:
     """'<variant label> T=<T>' of every point with seeds but a NaN tau_alpha in ``combined`` (sweep.nc)."""
     if not combined:
@@ -207,8 +247,8 @@ def sweep(
     if json_out:
         typer.echo(json.dumps(summary))
     else:
-        for k, v in summary.items():
-            typer.echo(f"{k:>14}: {v}")
+        for line in summary_lines(summary) + sweep_table(summary.get("combined")):
+            typer.echo(line)
     if summary.get("runs_failed"):
         typer.echo(f"{summary['runs_failed']} run(s) failed (see {out}/failures.json); re-run to retry them", err=True)
         raise typer.Exit(1)
@@ -293,7 +333,7 @@ def age(
         if json_out:
             typer.echo(json.dumps(summary))
         raise typer.Exit(130)
-    typer.echo(json.dumps(summary) if json_out else "\n".join(f"{k:>14}: {v}" for k, v in summary.items()))
+    typer.echo(json.dumps(summary) if json_out else "\n".join(summary_lines(summary)))
     if summary.get("runs_failed"):
         raise typer.Exit(1)
 
