@@ -42,7 +42,10 @@ def fig_curves(ds: xr.Dataset, path: str | Path) -> Path:
 
     temps = ds["temperature"].values.astype(float)
     norm = Normalize(vmin=temps.min(), vmax=temps.max() if temps.max() > temps.min() else temps.min() + 1)
-    cmap = plt.get_cmap(CMAP)
+    from matplotlib.colors import ListedColormap
+
+    # viridis stopped at 0.9 (its pale yellow end vanishes on white); the colour bar shows the same
+    cmap = ListedColormap(plt.get_cmap(CMAP)(np.linspace(0.0, 0.9, 256)))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharex=True)
     sources = [str(s) for s in ds["source"].values]
     for i, s in enumerate(sources):

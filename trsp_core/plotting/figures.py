@@ -42,7 +42,8 @@ def _slug(text: str) -> str:
 def _tcolors(temps):
     t = np.asarray(temps, float)
     span = (t.max() - t.min()) or 1.0
-    return [plt.cm.coolwarm((x - t.min()) / span) for x in t]  # highest T in red
+    # sequential (viridis, coldest darkest), stopped at 0.9: its pale yellow end vanishes on white
+    return [plt.cm.viridis(0.9 * (x - t.min()) / span) for x in t]
 
 
 def _legend(ax, **kw) -> None:
