@@ -49,3 +49,28 @@ def test_aging_quench_relaxes_towards_final_equilibrium(tmp_path):
         assert S[-1] < S[0] - 0.2
         assert S[-1] > mu_f - 0.25
     assert (tmp_path / "fig8_aging.png").stat().st_size < 200_000
+
+
+def test_age_params_file_reaches_the_trsp_model_only(tmp_path, capsys, monkeypatch):
+    """`trsp age --params`: the TRSP model's mu(T) comes from the file (its equilibrium <S> at
+    T_F is the file's mu_a + mu_b / T_F), the trap model keeps its own parameters."""
+    import attrs
+
+    from tests.cli.test_bad_inputs import run_cli
+    from trsp_core.physics.params import write_params_toml
+    from trsp_core.spec import ModelSpec
+
+    base = ModelSpec().resolved_params()
+    shifted = attrs.evolve(base, mu_a=base.mu_a + 0.25)
+    write_params_toml(shifted, tmp_path / "p.toml")
+    args = ["age", "--final-temperatures", "0.6", "--seeds", "2", "--size", "4", "--duration", "20",
+            "--workers", "1", "--json"]
+    code, out, err = run_cli(capsys, monkeypatch, *args, "--params", tmp_path / "p.toml", "--out", tmp_path / "a")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, monkeypatch, *args, "--out", tmp_path / "b")
+    assert code == 0, err
+    with xr.open_dataset(tmp_path / "a" / "aging.nc") as a, xr.open_dataset(tmp_path / "b" / "aging.nc") as b:
+        eq_a, eq_b = a["S_equilibrium"].sel(final_temperature=0.6), b["S_equilibrium"].sel(final_temperature=0.6)
+        assert float(eq_a.sel(model="TRSP")) == pytest.approx(shifted.mu_a + shifted.mu_b / 0.6, rel=1e-12)
+        assert float(eq_a.sel(model="TRSP") - eq_b.sel(model="TRSP")) == pytest.approx(0.25, rel=1e-12)
+        assert float(eq_a.sel(model="trap")) == float(eq_b.sel(model="trap"))

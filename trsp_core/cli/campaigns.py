@@ -303,6 +303,8 @@ def age(
     seeds: Annotated[int, typer.Option(help="seeds averaged per (model, T_F)")] = 50,
     seed: Annotated[int, typer.Option(help="first seed")] = 0,
     size: Annotated[int, typer.Option(help="lattice size L")] = 10,
+    params: Annotated[Optional[Path], typer.Option(help="TOML file overriding the TRSP model's descriptor parameters "
+                                                   "(forms and temperature laws too; the trap model keeps its own)")] = None,
     duration: Annotated[Optional[float], typer.Option(help="frames after the quench (default: automatic from T_F)")] = None,
     tau_factor: Annotated[float, typer.Option(help="automatic run length = this x tau estimate at T_F")] = 20.0,
     max_duration: Annotated[float, typer.Option(help="cap on the automatic run length [frames]")] = 2e5,
@@ -324,10 +326,16 @@ def age(
     check_int_at_least(n_times, "--n-times", 2)
     _check_campaign(seeds=seeds, seed=seed, duration=duration, tau_factor=tau_factor, max_duration=max_duration,
                     backend=backend, scheduler=scheduler, workers=workers, out=out)
+    from trsp_core.campaigns.aging import AGING_MODELS
+
+    models = dict(AGING_MODELS)
+    if params is not None:
+        # the run identity hashes the file's content: a changed file means new runs, not a stale resume
+        models["TRSP"] = {**models["TRSP"], "params": str(params)}
     summary = _run_campaign(run_aging, initial_temperature=initial_temperature, final_temperatures=tfs,
                             seeds=seeds, seed=seed, size=size, backend=backend, duration=duration,
                             tau_factor=tau_factor, max_duration=max_duration, n_times=n_times, out=out,
-                            scheduler=scheduler, n_workers=workers, show_progress=not json_out)
+                            scheduler=scheduler, n_workers=workers, show_progress=not json_out, models=models)
     if summary.get("interrupted"):
         # run_aging printed the one line "interrupted; N runs kept, rerun to resume"
         if json_out:
