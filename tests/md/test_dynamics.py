@@ -133,6 +133,7 @@ def test_bad_input_is_named():
         MDDynamics(species=3).compute([_traj(np.zeros((50, 4), bool))])
 
 
+@pytest.mark.filterwarnings("ignore:MD errors")   # short blocks: not what this test is about
 def test_time_unit_is_the_files_dt():
     rng = np.random.default_rng(2)
     f = rng.random((400, 200)) < 0.01
@@ -153,3 +154,19 @@ def test_s4_of_independent_hoppers_is_flat():
     lag = d.S4_time.item()
     q = (1 - 0.01) ** lag
     assert np.max(np.abs(d.S4.values - q * (1 - q)) / d.S4_err.values) < 4.5
+
+
+def test_time_blocks_shorter_than_tau_alpha_warn():
+    # p = 0.015 per frame: chi4 peaks near ln 2 / p ~ 46 frames; the 8 origin blocks of a 400-frame
+    # run are ~26 frames, about half of tau_alpha: correlated blocks, underestimated errors
+    rng = np.random.default_rng(3)
+    md = MDDynamics(indicators=("phop",), s4=False, phop_threshold=0.5, n_blocks=8)
+    with pytest.warns(UserWarning, match=r"T = 0.5, indicator phop.*time blocks .* tau_alpha long.*underestimated"):
+        ds = md.compute([_traj(rng.random((400, 300)) < 0.015)], temperature=0.5)
+    assert float(ds.block_length_over_tau.sel(indicator="phop")) < 3
+    # long blocks (the test above: ~3.8 tau_alpha) do not warn
+    import warnings as w
+    with w.catch_warnings():
+        w.simplefilter("error")
+        MDDynamics(indicators=("phop",), s4=False, phop_threshold=0.5, n_blocks=6).compute(
+            [_traj(np.random.default_rng(1).random((800, 300)) < 0.02)])

@@ -27,6 +27,8 @@ Times are in the trajectory's unit (tau for LAMMPS LJ): frame index x dt.
 """
 from __future__ import annotations
 
+import warnings
+
 import attrs
 import numpy as np
 import xarray as xr
@@ -39,6 +41,8 @@ from trsp_core.observables.stats import bootstrap_picks
 from trsp_core.validators import parameter
 
 INDICATORS = ("phop", "overlap")
+#: time blocks shorter than this many tau_alpha are correlated: their error bars are too small
+MIN_BLOCK_OVER_TAU = 3.0
 
 
 # ------------------------------------------------------------------ samples
@@ -257,6 +261,13 @@ class MDDynamics:
                             tau=tau, tau_err=np.std(boot[:, 0], ddof=1), chi_star=chi_star,
                             chi_err=np.std(boot[:, 1], ddof=1), edge=edge, unit=unit,
                             block_over_tau=span / tau if tau > 0 else np.nan, **s4)
+            ratio = per[ind]["block_over_tau"]
+            if unit == "time blocks" and not edge and np.isfinite(ratio) and ratio < MIN_BLOCK_OVER_TAU:
+                at = f"T = {temperature:g}, " if temperature is not None else ""
+                warnings.warn(f"MD errors ({at}indicator {ind}): the {G.shape[0]} time blocks of the single run are "
+                              f"{ratio:.2g} tau_alpha long (< {MIN_BLOCK_OVER_TAU:g}), so neighbouring blocks are "
+                              "correlated and the errors of Q, chi4, tau_alpha and chi4* are underestimated; give "
+                              "several independent trajectories at this temperature, or a longer one", stacklevel=2)
         return self._dataset(per, lags, dt, n, len(runs), temperature)
 
     def _no_s4(self):
