@@ -8,7 +8,7 @@ particle (the central species `apply` scores, 1200 per frame) are computed
 by the original implementation (``structure_functions_reference``; freud
 neighbours, the old default, and scipy's) and by the fast path
 (``structure_functions``; numba cell list, and freud/scipy pair lists). The
-reference runs on the first ``--reference-frames`` frames (it is ~10x
+reference runs on the first ``--reference-frames`` frames (it is ~15x
 slower), the fast path on the first ``--frames``; both see the same first
 frames, where the largest absolute and relative differences are taken.
 

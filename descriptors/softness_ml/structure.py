@@ -275,7 +275,7 @@ def structure_functions_reference(positions, types, box, params: StructureParams
     """The original implementation of :func:`structure_functions`, kept as its reference.
 
     Straightforward kernels over a freud/scipy pair list: one ``math.exp``
-    per (pair, shell) and per (triplet, xi). About 10x slower; the fast
+    per (pair, shell) and per (triplet, xi). About 14x slower; the fast
     path is tested against it to 1e-10 and ``benchmarks/softness_apply.py``
     times the two side by side.
     """
@@ -318,14 +318,14 @@ def _check_inputs(positions, types, params: StructureParams):
 #   d = mu_step/L, exp(-(x - m d)^2) = exp(-x^2) * exp(2 d x)^m * exp(-m^2 d^2):
 #   two exponentials per pair instead of one per shell;
 # * angular triplets of a particle flattened into arrays of s = r_ij^2 +
-#   r_ik^2 + r_jk^2 and cos theta, processed in L1-sized blocks. For the
-#   integer zetas <= 4 of the usual grid, (1 + lambda cos)^zeta is expanded
-#   in powers of cos: per xi five moments sum exp(-s / xi^2) cos^n, n = 0..4,
-#   combined with binomial coefficients at the end. exp(-y) for the
-#   Gaussian, y = s / xi^2 <= 6 r_ang^2 / xi_min^2, is P(w)^256 with P a
-#   Taylor polynomial, w ~ -y/256 (_gauss_moments): pure arithmetic,
-#   vectorised; other grids take the general path (powers and Cody-Waite
-#   exp per block);
+#   r_ik^2 + r_jk^2 and cos theta. For the integer zetas <= 4 of the usual
+#   grid, (1 + lambda cos)^zeta is expanded in powers of cos: per xi five
+#   moments sum exp(-s / xi^2) cos^n, n = 0..4, combined with binomial
+#   coefficients at the end. The Gaussian, y = s / xi^2 <= 6 r_ang^2 / xi_min^2,
+#   is a table entry in s (shared by all xi) times a degree-5 polynomial in
+#   the offset from it (_TAB_DEG, _lane_moments): one vectorised pass per xi,
+#   no serial squarings; other grids take the general path (powers and
+#   Cody-Waite exp per L1-sized block);
 # * exp() on arrays by Cody-Waite reduction and a polynomial (_exp_array);
 # * neighbours from a numba cell list (backend "cells"), bond vectors by the
 #   same minimum-image arithmetic as neighbour_pairs, cutoffs in float64.
@@ -333,7 +333,9 @@ def _check_inputs(positions, types, params: StructureParams):
 # Only the summation order and the rounding of the exponentials differ from
 # the reference: agreement is ~1e-13 relative (tested to 1e-10). Hot loops
 # index from 0 or with unsigned integers: numba adds a negative-index
-# wraparound to signed computed indices, which stops vectorisation.
+# wraparound to signed computed indices, which stops vectorisation; and
+# numba leaves LLVM's SLP vectoriser off, so only loops are vectorised
+# (a pass per xi rather than the xi values side by side in one vector).
 
 # exp(r), |r| <= ln2/2: Taylor to degree 12, truncation < 2e-16 relative.
 _E2, _E3, _E4, _E5, _E6, _E7 = (1 / math.factorial(k) for k in range(2, 8))
@@ -342,18 +344,20 @@ _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01      # fdlibm's split of ln 2: k * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _EXP_MIN, _EXP_MAX = -708.0, 709.0        # exp(-708) = 3e-308: below, the result is that, not 0
+_EXP_MAGIC = 2.0 ** 52 + 1023.0           # k + this, integer k in [-1022, 1023]: mantissa bits k + 1023
 _RECURRENCE_MAX_STEP = 4.0                # mu_step / L above this: direct exp per shell (no overflow)
-# Gaussian of the angular sum (_gauss_moments): exp(-y) = P(w)^(2^_SQ_M) with
-# w = -y / 2^_SQ_M + _SQ_MID. For y in [0, _SQ_YMAX], -y / 2^_SQ_M lies in
-# [-2 _SQ_MID, 0] and |w| <= _SQ_MID = 0.0875; P is the Taylor polynomial of
-# exp(w - _SQ_MID) to degree 8 (truncation 8e-16), times 2^_SQ_M from the
-# squarings, plus their rounding: < 3e-13 relative (tested).
-_SQ_M = 8
-_SQ_YMAX = 44.8                                           # the default grid needs 6 * 2.5^2 / 1^2 = 37.5
-_SQ_SCALE = 1.0 / 2 ** _SQ_M
-_SQ_MID = 0.5 * _SQ_YMAX * _SQ_SCALE
-_Q0, _Q1, _Q2, _Q3, _Q4, _Q5, _Q6, _Q7, _Q8 = (math.exp(-_SQ_MID) / math.factorial(k) for k in range(9))
-_BLOCK = 1024                             # triplets per block: 5 arrays of 8 kB (L1/L2)
+# Gaussian of the angular sum (_gauss_table, _lane_moments), c_k = 1 / xi_k^2: with
+# s = (j + 1/2) h + t, |t| <= h / 2, exp(-c_k s) = tab[j, k] P_k(t), where
+# tab[j, k] = exp(-c_k (j + 1/2) h) (np.exp) and P_k is the degree-_TAB_DEG
+# Chebyshev interpolant of exp(-c_k t) on [-h/2, h/2]. h = 2 _TAB_HALF / c_max, so
+# x = c_k h / 2 <= _TAB_HALF and the interpolation error is at most
+# x^6 e^x / (2^5 6!) = 4.2e-14 relative; with the roundings of table, coefficients,
+# Horner and product < 6e-14 relative (tested). Used when y_max = 6 r_ang^2 / xi_min^2
+# <= _TAB_YMAX: at most 16 _TAB_YMAX + 1 = 718 rows (the default grid: 601 x 11, 53 kB).
+_TAB_DEG = 5
+_TAB_HALF = 1.0 / 32
+_TAB_YMAX = 44.8                          # the default grid needs 6 * 2.5^2 / 1^2 = 37.5
+_BLOCK = 1024                             # triplets per block of the general angular path (L1)
 _CHUNK = 16                               # central particles per parallel task
 _U0, _U1, _U2, _U3, _U4 = (np.uint64(k) for k in range(5))
 _CELL_DIVISIONS = 2                       # cell side >= r_cut / 2: visit 5^d cells
@@ -362,9 +366,10 @@ _CELL_DIVISIONS = 2                       # cell side >= r_cut / 2: visit 5^d ce
 @numba.njit(cache=True, fastmath={"contract"})
 def _exp_array(y, n, out, bits):
     """out[:n] = exp(y[:n]), y clamped to [-708, 709], relative error ~2e-16."""
-    for t in range(n):
+    fbits = bits.view(np.float64)
+    for t in range(n):       # all float arithmetic (np.floor, not math.floor's int): vectorised
         v = min(max(y[t], _EXP_MIN), _EXP_MAX)
-        k = math.floor(v * _LOG2E + 0.5)
+        k = np.floor(v * _LOG2E + 0.5)
         r = (v - k * _LN2_HI) - k * _LN2_LO
         p = _E12
         p = p * r + _E11
@@ -379,10 +384,11 @@ def _exp_array(y, n, out, bits):
         p = p * r + _E2
         p = p * r + 1.0
         out[t] = p * r + 1.0
-        bits[t] = (np.int64(k) + 1023) << 52          # the double 2^k
-    scale = bits.view(np.float64)
+        fbits[t] = k + _EXP_MAGIC             # low mantissa bits: the integer k + 1023
     for t in range(n):
-        out[t] *= scale[t]
+        bits[t] <<= 52                         # the double 2^k (AVX2 has no vector double -> int64)
+    for t in range(n):
+        out[t] *= fbits[t]
 
 
 @numba.njit(cache=True, fastmath={"contract", "reassoc"})
@@ -429,9 +435,9 @@ def _radial_one(R, T, n, kp, ws, out_row):
     top = n_mu - 1.0
     for p in range(n):          # vectorised; shells as the reference picks them
         r = R[p]
-        lo = min(max(math.floor((r - reach - mu0) * inv_dmu), 0.0), top)
+        lo = min(max(np.floor((r - reach - mu0) * inv_dmu), 0.0), top)
         lo_buf[p] = lo
-        hi_buf[p] = min(top + 1.0, math.ceil((r + reach - mu0) * inv_dmu) + 1.0)
+        hi_buf[p] = min(top + 1.0, np.ceil((r + reach - mu0) * inv_dmu) + 1.0)
         x = (r - (mu0 + mu_step * lo)) * inv_width   # |x| <= 8 + step for every shell used
         y1[p] = -x * x
         y2[p] = 2.0 * step * x
@@ -475,76 +481,86 @@ def _radial_one(R, T, n, kp, ws, out_row):
 
 
 @numba.njit(cache=True)
-def _triplets(X, Y, Z, RA, m, S, C, C2, C3, C4, powers):
-    """Over unordered bond pairs {a, b}: S = r_ij^2 + r_ik^2 + r_jk^2, C = cos theta_ijk
-    (and C^2, C^3, C^4 if powers); m (m - 1) / 2 entries. Returns that count."""
+def _triplets(X, Y, Z, RA, IR, m, S, C, C2, J, kp):
+    """Over unordered bond pairs {a, b}: S = r_ij^2 + r_ik^2 + r_jk^2, C = cos theta_ijk;
+    m (m - 1) / 2 entries. Returns that count. On the moments path (kp[11]) also
+    C2 = C^2, and s located in the Gaussian table (_TAB_DEG): J = j * n_xi, S = t.
+    IR: scratch for the m inverse bond lengths (cos by products, no division)."""
+    for a in range(m):
+        IR[a] = 1.0 / RA[a]
+    h, inv_h, top = kp[16], kp[17], kp[14].size // kp[15].shape[1] - 1.0
+    lanes = kp[15].shape[1]                             # n_xi
     t0 = 0
     for a in range(m - 1):
-        xa, ya, za, ra = X[a], Y[a], Z[a], RA[a]
+        xa, ya, za, ra, ia = X[a], Y[a], Z[a], RA[a], IR[a]
         # unsigned indices: numba adds no negative-index wraparound, the loop vectorises
         ua = np.uint64(a + 1)
         ut = np.uint64(t0)
-        for j in range(np.uint64(m - 1 - a)):
-            b = ua + j
-            xb, yb, zb, rb = X[b], Y[b], Z[b], RA[b]
-            dot = xa * xb + ya * yb + za * zb
-            dx, dy, dz = xb - xa, yb - ya, zb - za
-            C[ut + j] = dot / (ra * rb)
-            S[ut + j] = ra * ra + rb * rb + (dx * dx + dy * dy + dz * dz)
+        if kp[11]:
+            for j in range(np.uint64(m - 1 - a)):
+                b = ua + j
+                xb, yb, zb, rb = X[b], Y[b], Z[b], RA[b]
+                dx, dy, dz = xb - xa, yb - ya, zb - za
+                c = (xa * xb + ya * yb + za * zb) * (ia * IR[b])
+                s = ra * ra + rb * rb + (dx * dx + dy * dy + dz * dz)
+                c2 = c * c
+                C[ut + j] = c
+                C2[ut + j] = c2
+                k = min(np.floor(s * inv_h), top)       # clamp: s < 6 r_ang^2 up to rounding
+                S[ut + j] = s - (k + 0.5) * h
+                J[ut + j] = np.int32(k * lanes)
+        else:
+            for j in range(np.uint64(m - 1 - a)):
+                b = ua + j
+                xb, yb, zb, rb = X[b], Y[b], Z[b], RA[b]
+                dx, dy, dz = xb - xa, yb - ya, zb - za
+                C[ut + j] = (xa * xb + ya * yb + za * zb) * (ia * IR[b])
+                S[ut + j] = ra * ra + rb * rb + (dx * dx + dy * dy + dz * dz)
         t0 += m - 1 - a
-    if powers:
-        for u in range(t0):
-            c = C[u]
-            c2 = c * c
-            C2[u] = c2
-            C3[u] = c2 * c
-            C4[u] = c2 * c2
     return t0
 
 
 @numba.njit(cache=True, fastmath={"contract", "reassoc"})
-def _gauss_moments(S, C1, C2, C3, C4, nb, c, mom):
-    """mom[n] += sum_u exp(-c S[u]) C[u]^n, n = 0..4, over S[:nb] (c S <= _SQ_YMAX).
+def _lane_moments(T, J, C1, C2, nb, tab, poly, k, mom):
+    """mom[k, n] += sum_u exp(-c_k s_u) C[u]^n, n = 0..4, over nb triplets (see _TAB_DEG).
 
-    exp(-y) = P(-y / 2^_SQ_M)^(2^_SQ_M), P the degree-8 Taylor polynomial
-    of exp around the middle of [-_SQ_YMAX / 2^_SQ_M, 0] (all arithmetic,
-    so the loop vectorises); relative error < 3e-13.
+    exp(-c_k s_u) = tab[J[u] + k] P_k(T[u]), P_k(t) = sum_d poly[d, k] t^d. Per 4
+    triplets 5 FMAs and a product for the Gaussian, 4 more and 3 additions for the
+    moments (C^3 = C C^2, C^4 = C^2 C^2 here: fewer arrays to stream), and four
+    scalar loads for the table entries (AVX2 code has no fast gather).
     """
-    cc = -c * _SQ_SCALE
     m0 = 0.0
     m1 = 0.0
     m2 = 0.0
     m3 = 0.0
     m4 = 0.0
     for u in range(nb):           # indices from 0: no negative-index wraparound in the loop
-        w = S[u] * cc + _SQ_MID
-        p = _Q8
-        p = p * w + _Q7
-        p = p * w + _Q6
-        p = p * w + _Q5
-        p = p * w + _Q4
-        p = p * w + _Q3
-        p = p * w + _Q2
-        p = p * w + _Q1
-        p = p * w + _Q0
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p                                        # 2^8 = 2^_SQ_M
-        m0 += p
-        m1 += p * C1[u]
-        m2 += p * C2[u]
-        m3 += p * C3[u]
-        m4 += p * C4[u]
-    mom[0] += m0
-    mom[1] += m1
-    mom[2] += m2
-    mom[3] += m3
-    mom[4] += m4
+        t = T[u]
+        p = poly[_TAB_DEG, k]
+        for d in range(_TAB_DEG - 1, -1, -1):      # unrolled; the coefficients stay in registers
+            p = p * t + poly[d, k]
+        e = tab[np.uint64(J[u] + k)] * p
+        c1, c2 = C1[u], C2[u]
+        e1 = e * c1
+        e2 = e * c2
+        m0 += e
+        m1 += e1
+        m2 += e2
+        m3 += e1 * c2
+        m4 += e2 * c2
+    mom[k, 0] += m0
+    mom[k, 1] += m1
+    mom[k, 2] += m2
+    mom[k, 3] += m3
+    mom[k, 4] += m4
+
+
+@numba.njit(cache=True)
+def _table_moments(T, J, C1, C2, nt, n_xi, tab, poly, mom):
+    """_lane_moments for every xi: one vectorised pass over all nt triplets each
+    (blocking them for L1 measured slower: the per-call overhead costs more)."""
+    for k in range(n_xi):
+        _lane_moments(T, J, C1, C2, nt, tab, poly, k, mom)
 
 
 @numba.njit(cache=True)
@@ -579,25 +595,21 @@ def _powers(C, s0, nb, lambdas, zetas, zint, B, PW):
 
 
 @numba.njit(cache=True)
-def _angular_one(X, Y, Z, RA, m, kp, ws, S, C, C2, C3, C4, out_row):
+def _angular_one(X, Y, Z, RA, m, kp, ws, S, C, C2, J, out_row):
     """Angular functions of one particle from its m bonds (X, Y, Z)[:m], lengths RA[:m].
 
-    S, C, C2, C3, C4 hold m (m - 1) / 2 entries.
+    S, C, C2, J hold m (m - 1) / 2 entries.
     """
     inv_xi2, lambdas, zetas, zint, coef, moments = kp[6], kp[7], kp[8], kp[9], kp[10], kp[11]
     bits, B, PW, G, YB, MOM = ws[11], ws[12], ws[13], ws[14], ws[15], ws[16]
     n_xi = inv_xi2.size
     n_lz = lambdas.size * zetas.size
-    nt = _triplets(X, Y, Z, RA, m, S, C, C2, C3, C4, moments)
+    nt = _triplets(X, Y, Z, RA, ws[22], m, S, C, C2, J, kp)
     if moments:
         # (1 + lambda cos)^zeta = sum_n binom(zeta, n) lambda^n cos^n for zeta in 0..4:
         # five moments per xi, combined once at the end (coef[c, n]).
         MOM[:, :] = 0.0
-        for s0 in range(0, nt, _BLOCK):
-            nb = min(_BLOCK, nt - s0)
-            sl = slice(s0, s0 + nb)
-            for xi in range(n_xi):
-                _gauss_moments(S[sl], C[sl], C2[sl], C3[sl], C4[sl], nb, inv_xi2[xi], MOM[xi])
+        _table_moments(S, J, C, C2, nt, n_xi, kp[14], kp[15], MOM)
         for xi in range(n_xi):
             for cc in range(n_lz):
                 acc = 0.0
@@ -635,16 +647,16 @@ def _workspace(n_pairs, n_lz, n_xi):
             np.empty(n_pairs), np.empty(n_pairs), np.empty(n_pairs),              # 6 lo, 7 y1, 8 y2
             np.empty(n_pairs), np.empty(n_pairs), np.empty(nb, np.int64),         # 9 e1, 10 e2, 11 bits
             np.empty(_BLOCK), np.empty((max(n_lz, 1), _BLOCK)),                   # 12 B, 13 PW
-            np.empty(_BLOCK), np.empty(_BLOCK), np.zeros((max(n_xi, 1), 5)),       # 14 G, 15 YB, 16 MOM
+            np.empty(_BLOCK), np.empty(_BLOCK),                                   # 14 G, 15 YB
+            np.zeros((max(n_xi, 1), 5)),                                          # 16 MOM
             np.empty(n_pairs), np.empty(n_pairs), np.empty(n_pairs), np.empty(n_pairs),  # 17-20 candidates
-            np.empty(n_pairs))                                                    # 21 hi
+            np.empty(n_pairs), np.empty(n_pairs))                                 # 21 hi, 22 IR
 
 
 @numba.njit(cache=True)
 def _one_particle(n, m, kp, ws, trip, row):
     _radial_one(ws[0], ws[1], n, kp, ws, row)
-    _angular_one(ws[2], ws[3], ws[4], ws[5], m, kp, ws, trip[0], trip[1], trip[2], trip[3], trip[4],
-                 row[kp[12]:])
+    _angular_one(ws[2], ws[3], ws[4], ws[5], m, kp, ws, trip[0], trip[1], trip[2], trip[3], row[kp[12]:])
 
 
 @numba.njit(cache=True)
@@ -654,7 +666,7 @@ def _triplet_arrays(m, trip):
     if need <= trip[0].size:
         return trip
     cap = need + need // 4
-    return (np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap))
+    return np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap, np.int32)     # S, C, C2, J
 
 
 @numba.njit(cache=True)
@@ -687,7 +699,7 @@ def _features_cells(px, py, pz, bx, by, bz, types_sorted, rank, cell_start, ncx,
         ws = _workspace(px.size, n_lz, kp[6].size)
         R, T, X, Y, Z, RA = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
         DX, DY, DZ, RR = ws[17], ws[18], ws[19], ws[20]
-        trip = (np.empty(0), np.empty(0), np.empty(0), np.empty(0), np.empty(0))
+        trip = (np.empty(0), np.empty(0), np.empty(0), np.empty(0, np.int32))
         cx_list = np.empty(width, np.int64)
         cy_list = np.empty(width, np.int64)
         cz_list = np.empty(width, np.int64)
@@ -699,6 +711,7 @@ def _features_cells(px, py, pz, bx, by, bz, types_sorted, rank, cell_start, ncx,
             n_y = _cells_to_visit(cell_of[i, 1], ncy, cy_list)
             n_z = _cells_to_visit(cell_of[i, 2], ncz, cz_list)
             n = 0
+            m = 0
             for a in range(n_x):
                 for b in range(n_y):
                     row0 = (cx_list[a] * ncy + cy_list[b]) * ncz
@@ -725,23 +738,23 @@ def _features_cells(px, py, pz, bx, by, bz, types_sorted, rank, cell_start, ncx,
                             DZ[k] = dz
                             RR[k] = math.sqrt(dx * dx + dy * dy + dz * dz)
                         tys = types_sorted[k0:k1]
-                        skip = k_i - k0                  # i itself, if in this range
-                        for k in range(nk):              # branch-free compaction
+                        if 0 <= k_i - k0 < nk:
+                            RR[k_i - k0] = np.inf        # i itself
+                        # compaction, branch-free for the pairs; unsigned indices, so numba
+                        # adds no negative-index wraparound (which made this loop ~3x slower)
+                        un = np.uint64(n)
+                        for k in range(np.uint64(nk)):
                             r = RR[k]
-                            R[n] = r
-                            T[n] = tys[k]
-                            X[n] = DX[k]
-                            Y[n] = DY[k]
-                            Z[n] = DZ[k]
-                            n += (r < r_cut) and (k != skip)
-            m = 0
-            for k in range(n):       # bonds of the angular sum: a minority, first in place
-                if R[k] < r_ang:
-                    X[m] = X[k]
-                    Y[m] = Y[k]
-                    Z[m] = Z[k]
-                    RA[m] = R[k]
-                    m += 1
+                            R[un] = r
+                            T[un] = tys[k]
+                            un += np.uint64(r < r_cut)
+                            if r < r_ang:                # bonds of the angular sum: ~1 in 20
+                                X[m] = DX[k]
+                                Y[m] = DY[k]
+                                Z[m] = DZ[k]
+                                RA[m] = r
+                                m += 1
+                        n = np.int64(un)
             trip = _triplet_arrays(m, trip)
             _one_particle(n, m, kp, ws, trip, out[q])
 
@@ -759,7 +772,7 @@ def _features_pairs(seg, j, vec, dist, types, r_ang, kp, out):
     for ch in numba.prange(n_chunks):
         ws = _workspace(max_pairs, n_lz, kp[6].size)
         R, T, X, Y, Z, RA = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
-        trip = (np.empty(0), np.empty(0), np.empty(0), np.empty(0), np.empty(0))
+        trip = (np.empty(0), np.empty(0), np.empty(0), np.empty(0, np.int32))
         for q in range(ch * _CHUNK, min(nq, (ch + 1) * _CHUNK)):
             n = 0
             m = 0
@@ -781,7 +794,7 @@ def _features_pairs(seg, j, vec, dist, types, r_ang, kp, out):
 def _moment_coefficients(params: StructureParams):
     """(coef, use): coef[l * n_z + z, n] = binom(zeta_z, n) lambda_l^n, the expansion of
     (1 + lambda cos)^zeta in cos^n; use = all zetas integers in 0..4 and the
-    Gaussian's argument within _SQ_YMAX (else the general path)."""
+    Gaussian's argument within _TAB_YMAX (else the general path)."""
     zetas_ok = all(z == int(z) and 0 <= z <= 4 for z in params.zetas)
     y_max = 6 * params.angular_cut ** 2 / min(params.xis) ** 2   # s < 6 r_ang^2
     coef = np.zeros((len(params.lambdas) * len(params.zetas), 5))
@@ -790,7 +803,26 @@ def _moment_coefficients(params: StructureParams):
             for zi, z in enumerate(params.zetas):
                 for n in range(int(z) + 1):
                     coef[li * len(params.zetas) + zi, n] = math.comb(int(z), n) * lam ** n
-    return coef, bool(zetas_ok and y_max <= _SQ_YMAX)
+    return coef, bool(zetas_ok and y_max <= _TAB_YMAX)
+
+
+def _gauss_table(params: StructureParams, use: bool):
+    """(tab, poly, h, 1/h) for _lane_moments (see _TAB_DEG): tab flat (rows, n_xi),
+    poly[d, k] the coefficient of t^d in P_k."""
+    c = 1.0 / np.array(params.xis) ** 2
+    if not use:
+        return np.zeros(c.size), np.zeros((_TAB_DEG + 1, c.size)), 1.0, 1.0
+    h = 2 * _TAB_HALF / c.max()                                      # |c_k t| <= _TAB_HALF
+    rows = int(6 * params.angular_cut ** 2 / h) + 1                  # s < 6 r_ang^2
+    tab = np.exp(-np.outer((np.arange(rows) + 0.5) * h, c)).ravel()
+    half = h / 2
+    poly = np.zeros((_TAB_DEG + 1, c.size))
+    for k, ck in enumerate(c):
+        # interpolate in x = t / half in [-1, 1] (well conditioned), then rescale to powers of t
+        cheb = np.polynomial.chebyshev.Chebyshev.interpolate(lambda x: np.exp(-ck * half * x), _TAB_DEG)
+        coef = np.polynomial.chebyshev.cheb2poly(cheb.coef)
+        poly[:coef.size, k] = coef / half ** np.arange(coef.size)
+    return tab, poly, h, 1.0 / h
 
 
 _KERNEL_CACHE: dict = {}
@@ -807,9 +839,10 @@ def _kernel_params(params: StructureParams) -> tuple:
             else np.zeros(1)
         zint = np.array([int(z) if z == int(z) and z <= 64 else -1 for z in params.zetas], dtype=np.int64)
         coef, moments = _moment_coefficients(params)
+        tab, poly, h, inv_h = _gauss_table(params, moments)
         kp = (mus, params.width, mu0, dmu, step, chain, 1.0 / np.array(params.xis) ** 2,
               np.array(params.lambdas), np.array(params.zetas), zint, coef, moments, params.n_radial,
-              params.mu_step)
+              params.mu_step, tab, poly, h, inv_h)
         if len(_KERNEL_CACHE) > 16:
             _KERNEL_CACHE.clear()
         _KERNEL_CACHE[params] = kp
