@@ -53,10 +53,10 @@ FOURPOINT_SEED_SITE_BYTES = 72.0
 #: bytes per (origin, site) of one FFT batch (float field, complex transform, block sums), at most
 #: observables.fourpoint.FFT_BATCH = 2^22 (origin, site) pairs at a time
 FOURPOINT_BATCH_BYTES, FOURPOINT_BATCH_MAX = 64.0, 2**22
-#: seconds of S4 / block chi4 work per site: per run (its Fourier and block moments) and once per
-#: compose or sweep point (the block-scaling fits); 4.6 s + 4.5 s at L = 32, one seed (issue 16:
-#: L = 64 with s4,block-chi4 took 146 s against 5 s without, estimated at 3 s before this term)
-FOURPOINT_S_PER_SITE_SEED, FOURPOINT_S_PER_SITE = 1.4e-4, 1.4e-4
+#: seconds of S4 / block chi4 work: per site, block side (1..L) and run (one FFT per origin
+#: and side: 2.1 s at L = 32, one seed, idle; 45 s per run at L = 64 on a shared machine), and
+#: per site once per compose or sweep point (the block-scaling fit: 0.16 s at L = 32)
+FOURPOINT_S_PER_SITE_SIDE_SEED, FOURPOINT_S_PER_SITE = 2.6e-6, 1.0e-5
 #: fast-kernel events per second per core (trsp bench: 23 000 to 34 000, L = 12 to 64); reference: 400
 EVENTS_PER_S = {"fast": 2.0e4, "reference": 4.0e2}
 #: build time per site, seconds (7 s + 7 s feasibility check at L = 128)
@@ -186,9 +186,9 @@ def fourpoint_bytes(n_sites: float, seeds: int, n_origins: int = 64) -> float:
             + FOURPOINT_BATCH_BYTES * min(n_origins * n_sites, FOURPOINT_BATCH_MAX))
 
 
-def fourpoint_seconds(n_sites: float, seeds: int) -> float:
-    """Time of S4 / block chi4 from the runs of one compose (or one sweep point)."""
-    return n_sites * (FOURPOINT_S_PER_SITE_SEED * seeds + FOURPOINT_S_PER_SITE)
+def fourpoint_seconds(n_sites: float, seeds: int, size: int) -> float:
+    """Time of S4 / block chi4 from the runs of one compose (or one sweep point) at lattice size L."""
+    return n_sites * (FOURPOINT_S_PER_SITE_SIDE_SEED * size * seeds + FOURPOINT_S_PER_SITE)
 
 
 def estimate_compose(spec, *, seeds: int, duration: float | None, backend: str = "fast", streamed: bool = True,
@@ -201,7 +201,7 @@ def estimate_compose(spec, *, seeds: int, duration: float | None, backend: str =
     if fourpoint:
         est.parts["fourpoint"] = fourpoint_bytes(n, int(seeds))
         est.memory_bytes += est.parts["fourpoint"]
-        est.time_s += fourpoint_seconds(n, int(seeds))
+        est.time_s += fourpoint_seconds(n, int(seeds), int(spec.size))
     return est
 
 
@@ -238,7 +238,7 @@ def _campaign(what, points, seeds, n_workers, backend, fields_per_event, chunked
     event log streamed to the run file (no per-event memory); the reduction of a point loads the
     event logs of all its seeds (``fields_per_event`` bytes per event, 0: nothing to reduce), or,
     with ``chunked_site_bytes(n_sites)``, reads them back chunk-wise and holds only that;
-    ``reduce_seconds(n_sites)``: the time of one point's reduction beyond reading the runs."""
+    ``reduce_seconds(n_sites, size)``: the time of one point's reduction beyond reading the runs."""
     worker = max(BASE_BYTES + SITE_BYTES * n for _, n, _, _ in points)
     reduce = max(BASE_BYTES + (fields_per_event + OVERLAP_EVENT_SITE_BYTES * m) * e * seeds
                  + OVERLAP_SITE_BYTES * n for _, n, m, e in points) if fields_per_event else 0.0
@@ -251,7 +251,7 @@ def _campaign(what, points, seeds, n_workers, backend, fields_per_event, chunked
     total_events = sum(e for _, _, _, e in points) * seeds
     t = (total_events / rate + sum(BUILD_S_PER_SITE * n for _, n, _, _ in points) * seeds) / max(1, workers)
     if reduce_seconds is not None:
-        t += sum(reduce_seconds(n) for _, n, _, _ in points) / max(1, workers)
+        t += sum(reduce_seconds(n, size) for size, n, _, _ in points) / max(1, workers)
     size, n, _, e = max(points, key=lambda p: p[1] * (1 + p[3]))
     return Estimate(what, size, n, max(p[3] for p in points), len(points) * seeds, mem, t,
                     {"client": client, "per_worker": max(worker, reduce), "workers": workers})

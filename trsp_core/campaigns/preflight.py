@@ -34,7 +34,7 @@ def estimate_sweep(variants, temperatures, *, seeds: int, duration: float | None
         chunked = lambda n: OVERLAP_SITE_BYTES * n + (fourpoint_bytes(n, seeds) if four else 0.0)  # noqa: E731
     # the default observables (None) include s4 and block-chi4
     four = observables is None or bool({"s4", "block-chi4"} & set(observables))
-    reduce_s = (lambda n: fourpoint_seconds(n, seeds)) if four else None  # noqa: E731
+    reduce_s = (lambda n, size: fourpoint_seconds(n, seeds, size)) if four else None  # noqa: E731
     return _campaign("trsp sweep", points, seeds, n_workers, backend, per_event, chunked, reduce_s)
 
 

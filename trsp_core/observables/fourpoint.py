@@ -405,9 +405,16 @@ def block_scaling_model(lattice, sides):
     pairs = np.stack(pairs)
     self_pairs = pairs[:, dist == 0].sum(axis=1)
     far = dist > 0
+    # pair counts summed per distinct distance, once: a model evaluation is then
+    # (sides x distances) instead of (sides x sites) -- the fit calls it hundreds of
+    # times (it was 36 s of a compose with block-chi4 at L = 64)
+    r, where = np.unique(np.round(dist[far], 12), return_inverse=True)
+    per_r = np.zeros((len(sides), len(r)))
+    for k in range(len(sides)):
+        per_r[k] = np.bincount(where, weights=pairs[k, far], minlength=len(r))
 
     def model(_, g0, g1, xi):
-        return g0 * self_pairs + g1 * (pairs[:, far] * np.exp(-dist[far] / xi)).sum(axis=1)
+        return g0 * self_pairs + g1 * (per_r @ np.exp(-r / xi))
 
     return model
 
