@@ -53,10 +53,11 @@ FOURPOINT_SEED_SITE_BYTES = 72.0
 #: bytes per (origin, site) of one FFT batch (float field, complex transform, block sums), at most
 #: observables.fourpoint.FFT_BATCH = 2^22 (origin, site) pairs at a time
 FOURPOINT_BATCH_BYTES, FOURPOINT_BATCH_MAX = 64.0, 2**22
-#: seconds of S4 / block chi4 work: per site, block side (1..L) and run (one FFT per origin
-#: and side: 2.1 s at L = 32, one seed, idle; 45 s per run at L = 64 on a shared machine), and
-#: per site once per compose or sweep point (the block-scaling fit: 0.16 s at L = 32)
-FOURPOINT_S_PER_SITE_SIDE_SEED, FOURPOINT_S_PER_SITE = 2.6e-6, 1.0e-5
+#: seconds of S4 / block chi4 work: per site, block side (1..L) and run (running block sums
+#: per origin and side, and the S4 FFTs: 0.46 s at L = 32, one seed, idle; ~12 s per run at
+#: L = 64 on a shared machine), and per site once per compose or sweep point (the
+#: block-scaling fit: 0.17 s at L = 32)
+FOURPOINT_S_PER_SITE_SIDE_SEED, FOURPOINT_S_PER_SITE = 7e-7, 1.0e-5
 #: fast-kernel events per second per core (trsp bench: 23 000 to 34 000, L = 12 to 64); reference: 400
 EVENTS_PER_S = {"fast": 2.0e4, "reference": 4.0e2}
 #: build time per site, seconds (7 s + 7 s feasibility check at L = 128)
