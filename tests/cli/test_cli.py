@@ -110,9 +110,10 @@ def test_values_are_printed_with_their_error_and_units():
     assert value_with_error(12345.6, 1234.5) == "12300 ± 1200"
     assert value_with_error(0.5, None) == "0.5"
     lines = dict(_human({"tau_alpha": 108.05, "tau_alpha_err": 12.75, "chi4_star": 1.18, "chi4_star_err": None,
-                         "temperature": 0.55, "events": 10}))
+                         "temperature": 0.55, "events": 103329}))
     assert lines["tau_alpha"] == "108 ± 13 frames" and "tau_alpha_err" not in lines
     assert lines["chi4_star"].startswith("1.18 (no error") and lines["temperature"] == "0.55 epsilon_AA/k_B"
+    assert lines["events"] == "103,329"
 
 
 def test_bench_prints_rates_with_units():

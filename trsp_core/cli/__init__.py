@@ -154,17 +154,7 @@ _PEAK_KEYS = ("tau_alpha", "tau_alpha_err", "chi4_star", "chi4_star_err")
 _UNITS = {"duration": "frames", "tau_alpha": "frames", "temperature": "epsilon_AA/k_B", "wall_s": "s"}
 
 
-def value_with_error(v: float, e: float | None) -> str:
-    """'156 ± 10' style: the error to two significant digits, the value to the same place."""
-    import math
-
-    if e is None or not math.isfinite(e) or e <= 0:
-        return f"{v:.4g}"
-    place = 1 - int(math.floor(math.log10(e)))     # decimals that keep two digits of the error
-    if place <= 0:
-        q = 10 ** (-place)
-        return f"{round(v / q) * q:.0f} ± {round(e / q) * q:.0f}"
-    return f"{v:.{place}f} ± {e:.{place}f}"
+from trsp_core.observables.stats import value_with_error  # noqa: E402,F401  (re-exported)
 
 
 def _human(summary):
@@ -180,6 +170,8 @@ def _human(summary):
             text = value_with_error(v, err) + ("" if err is not None else " (no error: needs >= 2 seeds)")
         elif isinstance(v, float):
             text = f"{v:.4g}"
+        elif isinstance(v, int) and not isinstance(v, bool):
+            text = f"{v:,}"               # 103,329 events
         else:
             text = str(v)
         yield k, text + (f" {_UNITS[k]}" if k in _UNITS else "")

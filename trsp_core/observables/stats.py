@@ -140,3 +140,16 @@ def sign_flip_test(per_seed: np.ndarray, target=0.0, alpha: float = ALPHA, n_fli
         t = np.where(se > 0, mean / se, 0.0)
     return FlipResult(mean=mean, se=se, t=t, statistic=stat, threshold=float(np.quantile(null, 1.0 - alpha)),
                       p_value=float(np.mean(null >= stat)), dof=K)
+
+
+def value_with_error(v: float, e: float | None) -> str:
+    """'156 ± 10' style: the error to two significant digits, the value to the same place."""
+    import math
+
+    if e is None or not math.isfinite(e) or e <= 0:
+        return f"{v:.4g}"
+    place = 1 - int(math.floor(math.log10(e)))     # decimals that keep two digits of the error
+    if place <= 0:
+        q = 10 ** (-place)
+        return f"{round(v / q) * q:.0f} ± {round(e / q) * q:.0f}"
+    return f"{v:.{place}f} ± {e:.{place}f}"

@@ -27,6 +27,7 @@ import xarray as xr  # noqa: E402
 
 from trsp_core.io.figures import save_figure
 from trsp_core.io import netcdf  # noqa: E402
+from trsp_core.observables.stats import value_with_error  # noqa: E402
 
 DPI = 90
 T_UNIT = r"$T$ [$\epsilon_{AA}/k_B$]"
@@ -156,7 +157,9 @@ def plot_compose(ds: xr.Dataset, out: str | Path, name: str = "compose") -> Path
     tau = float(ds["tau_alpha"]) if "tau_alpha" in ds else np.nan
     if np.isfinite(tau):
         ax[1].axvline(tau, color="0.5", ls=":", lw=0.8)
-        peak = f"tau_alpha = {tau:.4g} frames, chi4* = {float(ds['chi4_star']):.3g}"
+        err = lambda k: float(ds[k]) if k in ds else None  # noqa: E731
+        peak = (f"tau_alpha = {value_with_error(tau, err('tau_alpha_err'))} frames, "
+                f"chi4* = {value_with_error(float(ds['chi4_star']), err('chi4_star_err'))}")
     else:
         peak = "tau_alpha not measured (chi4 peaks at the edge of the lag window)"
     ax[0].set(xlabel=f"t [{FRAMES}]", ylabel="Q(t)", title="overlap")
