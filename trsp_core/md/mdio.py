@@ -263,17 +263,23 @@ def write_netcdf(traj: Trajectory, path, *, extra_attrs: Mapping[str, object] | 
         "position": (("frame", "particle", "dim"), traj.positions,
                      {"units": "sigma_AA", "long_name": "particle position"}),
         "type": (("particle",), traj.types.astype(np.int32),
-                 {"long_name": "species index, 0 = A (large)"}),
+                 {"units": "1", "long_name": "species index, 0 = A (large)"}),
     }
-    meta = {"descriptor": {"long_name": "per-particle descriptor (softness)"},
+    meta = {"descriptor": {"units": "descriptor", "long_name": "per-particle descriptor (softness)"},
             "phop": {"units": "sigma_AA^2", "long_name": "rearrangement indicator p_hop"}}
     for name in NETCDF_OPTIONAL_VARIABLES:
         if name in traj.columns:
             data_vars[name] = (("frame", "particle"), traj.columns[name], meta[name])
+    from trsp_core.io.provenance import provenance
+
+    frame = xr.Variable("frame", np.arange(traj.n_frames),
+                        {"units": "1", "long_name": "frame index (time = frame x dt)"})
     ds = xr.Dataset(
         data_vars,
-        coords={"frame": np.arange(traj.n_frames), "dim": list("xyz"[: traj.dim])},
-        attrs={"box": traj.box.astype(float), "dt": float(traj.dt),
+        coords={"frame": frame, "dim": ("dim", list("xyz"[: traj.dim]), {"long_name": "Cartesian axis"})},
+        # CF attributes, history and references as every trsp output; the layout's own keys after
+        attrs={**provenance(None, {"title": "trsp particle trajectory (MD layout)"}),
+               "box": traj.box.astype(float), "dt": float(traj.dt),
                "temperature": float(traj.temperature),
                "trsp_md_format_version": NETCDF_FORMAT_VERSION,
                **{k: v for k, v in (extra_attrs or {}).items()}},

@@ -116,8 +116,19 @@ def thermo_summary(log: dict, frame_tau: float) -> dict:
     return out
 
 
-def generate_point(point: ReferencePoint, out_dir: Path, progress: bool = False) -> dict:
-    """Simulate one temperature and write its trajectory; return its summary."""
+def generate_point(point: ReferencePoint, out_dir: Path, progress: bool = False, isolate: bool = True) -> dict:
+    """Simulate one temperature and write its trajectory; return its summary.
+
+    ``isolate``: run LAMMPS in a fresh (spawned) child process, so this one never loads
+    liblammps, whose bundled voro++ would replace freud's (a segfault in any later Voronoi
+    computation here). `trsp md reference` calls it with ``isolate=False`` from its own
+    worker processes."""
+    if isolate:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(generate_point, point, out_dir, progress, False).result()
     from trsp_core.md.ka import simulate_logged
     from trsp_core.md.mdio import write_netcdf
     from trsp_core.io.provenance import provenance
