@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.interrupting import ctrl_c
 from trsp_core.campaigns.lock import LOCK_NAME, DirectoryLocked, clean_stale_parts, directory_lock
 from trsp_core.campaigns.tasks import is_finished
 
@@ -98,14 +99,7 @@ def test_second_process_on_one_out_refused_then_dead_holder_taken_over(tmp_path)
 def test_ctrl_c_one_line_and_count_equals_files(tmp_path):
     out = tmp_path / "sweep"
     p = _start(LONG, out)
-    try:
-        _wait_for(lambda: _finished(out) >= 1, what="a first finished run")
-        os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
-        stdout, stderr = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate(timeout=60)
+    stdout, stderr = ctrl_c(p, lambda: _wait_for(lambda: _finished(out) >= 1, what="a first finished run"))
     assert p.returncode == 130, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     lines = [ln for ln in stderr.splitlines() if "interrupted" in ln]

@@ -2,13 +2,12 @@
 nothing half-written under --out."""
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
 
 from tests.cli.test_bad_inputs import run_cli
+from tests.interrupting import ctrl_c
 
 TRSP = [sys.executable, "-c", "from trsp_core.cli import main; main()"]
 
@@ -18,18 +17,15 @@ def test_ctrl_c_during_the_run_is_one_line_and_leaves_no_file(tmp_path):
     # own session so that SIGINT to its group is what a terminal's Ctrl-C does
     p = subprocess.Popen([*TRSP, "compose", "--size", "24", "--seeds", "2", "--duration", "1e6", "--out", str(out)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
+
+    def writing():
         t0 = time.monotonic()
         while not list(tmp_path.glob(".c.nc.*.part")):      # the streamed output has been opened
             assert p.poll() is None and time.monotonic() - t0 < 300, "compose never started writing"
             time.sleep(0.1)
         time.sleep(1.0)
-        os.killpg(p.pid, signal.SIGINT)
-        stdout, stderr = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate(timeout=60)
+
+    stdout, stderr = ctrl_c(p, writing)
     assert p.returncode == 130, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     lines = [ln for ln in stderr.splitlines() if "interrupted" in ln]

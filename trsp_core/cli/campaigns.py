@@ -143,8 +143,8 @@ def sweep_table(combined) -> list[str]:
         return []
     import numpy as np
 
-    from trsp_core.cli import value_with_error
     from trsp_core.io import netcdf
+    from trsp_core.observables.stats import value_with_error
 
     def fmt(ds, name, i, j):
         v = float(ds[name].values[i, j])
